@@ -1,0 +1,12 @@
+/*
+ * sluice/sluice.h: the whole public interface of libsluice in one include.
+ */
+#ifndef SLUICE_SLUICE_H
+#define SLUICE_SLUICE_H
+
+#include <sluice/common.h>
+#include <sluice/error.h>
+#include <sluice/version.h>
+#include <sluice/ring.h>
+
+#endif /* SLUICE_SLUICE_H */

@@ -1,0 +1,22 @@
+/*
+ * suites.h: the test suites the runner knows. Each tests/test_*.c defines
+ * one sl_test_suite; runner.c lists them.
+ */
+#ifndef SLUICE_TESTS_SUITES_H
+#define SLUICE_TESTS_SUITES_H
+
+#include <stdbool.h>
+#include <CUnit/CUnit.h>
+
+typedef struct sl_test_suite {
+    CU_SuiteInfo info;
+    /* Needs a JACK server (started by the suite through jack_fixture.h);
+     * such suites run with --jack and are skipped where jackd is missing. */
+    bool needs_jack;
+} sl_test_suite;
+
+extern const sl_test_suite sl_suite_error;
+extern const sl_test_suite sl_suite_fault;
+extern const sl_test_suite sl_suite_ring;
+
+#endif /* SLUICE_TESTS_SUITES_H */

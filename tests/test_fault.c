@@ -1,0 +1,128 @@
+/*
+ * test_fault.c: the synchronous fault trap used for node ticks and jobs.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sluice/error.h>
+#include "fault.h"
+#include "suites.h"
+
+static int returns_arg(void *arg)
+{
+    return *(int *)arg;
+}
+
+static int segfaults(void *arg)
+{
+    volatile int *p = (volatile int *)(ptrdiff_t)arg;
+    return *p; /* arg is NULL */
+}
+
+static int divides_by_zero(void *arg)
+{
+    volatile int zero = *(int *)arg;
+    return 10 / zero;
+}
+
+static int raises_bus(void *arg)
+{
+    (void)arg;
+    return raise(SIGBUS);
+}
+
+static int nested(void *arg)
+{
+    int sig = 0;
+    int inner = sl__fault_call(segfaults, NULL, &sig);
+    *(int *)arg = sig;
+    return inner == SL_EFAULT ? 7 : -1;
+}
+
+static void test_plain_call_returns_its_result(void)
+{
+    int v = 42;
+    CU_ASSERT_EQUAL_FATAL(sl__fault_install(), SL_OK);
+    CU_ASSERT_EQUAL(sl__fault_call(returns_arg, &v, NULL), 42);
+}
+
+static void test_segv_and_fpe_are_trapped(void)
+{
+    int sig = 0, zero = 0;
+    CU_ASSERT_EQUAL_FATAL(sl__fault_install(), SL_OK);
+    CU_ASSERT_EQUAL(sl__fault_call(segfaults, NULL, &sig), SL_EFAULT);
+    CU_ASSERT_EQUAL(sig, SIGSEGV);
+    sig = 0;
+    CU_ASSERT_EQUAL(sl__fault_call(divides_by_zero, &zero, &sig), SL_EFAULT);
+    CU_ASSERT_EQUAL(sig, SIGFPE);
+    sig = 0;
+    CU_ASSERT_EQUAL(sl__fault_call(raises_bus, NULL, &sig), SL_EFAULT);
+    CU_ASSERT_EQUAL(sig, SIGBUS);
+    /* The trap is still armed after a fault. */
+    CU_ASSERT_EQUAL(sl__fault_call(segfaults, NULL, &sig), SL_EFAULT);
+}
+
+static void test_nested_guards(void)
+{
+    int sig = 0;
+    CU_ASSERT_EQUAL(sl__fault_call(nested, &sig, NULL), 7);
+    CU_ASSERT_EQUAL(sig, SIGSEGV);
+}
+
+static void *thread_body(void *arg)
+{
+    int sig = 0;
+    (void)arg;
+    sl__fault_thread_init();
+    int r = sl__fault_call(segfaults, NULL, &sig);
+    sl__fault_thread_fini();
+    return (void *)(ptrdiff_t)(r == SL_EFAULT && sig == SIGSEGV);
+}
+
+static void test_trapped_on_another_thread(void)
+{
+    pthread_t t;
+    void *ok = NULL;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, thread_body, NULL), 0);
+    pthread_join(t, &ok);
+    CU_ASSERT_PTR_NOT_NULL(ok);
+}
+
+/* A fault outside any guarded call must still kill the process. */
+static void test_unguarded_fault_is_not_swallowed(void)
+{
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core); /* the crash is expected */
+        sl__fault_install();
+        segfaults(NULL);
+        _exit(0); /* reached only if the fault was swallowed */
+    }
+    int status = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFSIGNALED(status));
+    if (WIFSIGNALED(status))
+        CU_ASSERT_EQUAL(WTERMSIG(status), SIGSEGV);
+}
+
+static CU_TestInfo tests[] = {
+    {"a plain call returns its result", test_plain_call_returns_its_result},
+    {"SIGSEGV, SIGFPE and SIGBUS are trapped", test_segv_and_fpe_are_trapped},
+    {"nested guards", test_nested_guards},
+    {"trapped on another thread", test_trapped_on_another_thread},
+    {"an unguarded fault is not swallowed",
+     test_unguarded_fault_is_not_swallowed},
+    CU_TEST_INFO_NULL,
+};
+
+const sl_test_suite sl_suite_fault = {
+    .info = {.pName = "fault", .pTests = tests},
+};
