@@ -22,4 +22,21 @@
 #  define SL_END_DECLS
 #endif
 
+SL_BEGIN_DECLS
+
+/* How urgently something must be served. Orders the scheduler's pass and the
+ * worker pool's queues: Audible work (what is heard right now) first, Warm
+ * work (what will be heard soon: the next queued track, read-ahead) next,
+ * Idle work (paused or finished) last. A larger value is more urgent. */
+typedef enum sl_service_class {
+    SL_CLASS_IDLE = 0,
+    SL_CLASS_WARM = 1,
+    SL_CLASS_AUDIBLE = 2
+} sl_service_class;
+
+/* The number of service classes. */
+#define SL_CLASS_COUNT 3
+
+SL_END_DECLS
+
 #endif /* SLUICE_COMMON_H */
