@@ -3,9 +3,11 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,12 +21,21 @@ static int returns_arg(void *arg)
     return *(int *)arg;
 }
 
+/* A real invalid access: a load from a page mapped with no access rights,
+ * which the sanitizers do not flag before the hardware does. */
 static int segfaults(void *arg)
 {
-    volatile int *p = (volatile int *)(ptrdiff_t)arg;
-    return *p; /* arg is NULL */
+    static volatile int *page;
+    (void)arg;
+    if (page == NULL) {
+        void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        page = p == MAP_FAILED ? NULL : p;
+    }
+    return page != NULL ? *page : raise(SIGSEGV);
 }
 
+/* A real integer division trap; UBSan would abort on it first. */
+__attribute__((no_sanitize("undefined")))
 static int divides_by_zero(void *arg)
 {
     volatile int zero = *(int *)arg;
@@ -94,7 +105,9 @@ static void test_trapped_on_another_thread(void)
     CU_ASSERT_PTR_NOT_NULL(ok);
 }
 
-/* A fault outside any guarded call must still kill the process. */
+/* A fault outside any guarded call must still end the process: killed by
+ * SIGSEGV, or, in a sanitizer build, reported by the sanitizer's handler
+ * (the previous disposition), which exits non-zero. */
 static void test_unguarded_fault_is_not_swallowed(void)
 {
     pid_t pid = fork();
@@ -102,13 +115,16 @@ static void test_unguarded_fault_is_not_swallowed(void)
     if (pid == 0) {
         struct rlimit no_core = {0, 0};
         setrlimit(RLIMIT_CORE, &no_core); /* the crash is expected */
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDERR_FILENO);
         sl__fault_install();
         segfaults(NULL);
         _exit(0); /* reached only if the fault was swallowed */
     }
     int status = 0;
     CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
-    CU_ASSERT(WIFSIGNALED(status));
+    CU_ASSERT(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
     if (WIFSIGNALED(status))
         CU_ASSERT_EQUAL(WTERMSIG(status), SIGSEGV);
 }
