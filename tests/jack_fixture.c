@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,75 +85,6 @@ static int terminate(pid_t pid)
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     return 0;
-}
-
-/* ---- signal and exit hooks --------------------------------------------- */
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    pid_t self = getpid();
-
-    for (int i = 0; i < MAX_RUNNING; i++) {
-        sl_test_jack *j = atomic_exchange(&running[i], NULL);
-        if (j != NULL && j->owner == self)
-            terminate(j->pid);
-    }
-    /* Die (or run the handler that was there before) as if we had never
-     * caught it; the signal stays blocked until this handler returns. */
-    for (size_t i = 0; i < N_INTERRUPTS; i++)
-        if (interrupt_signals[i] == sig)
-            sigaction(sig, &previous[i], NULL);
-    raise(sig);
-    errno = saved;
-}
-
-static void at_exit(void)
-{
-    for (int i = 0; i < MAX_RUNNING; i++) {
-        sl_test_jack *j = atomic_load(&running[i]);
-        if (j != NULL)
-            sl_test_jack_stop(j);
-    }
-}
-
-static void install_hooks(void)
-{
-    struct sigaction sa;
-
-    if (hooks_installed)
-        return;
-    hooks_installed = true;
-    atexit(at_exit);
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < N_INTERRUPTS; i++) {
-        sigaction(interrupt_signals[i], NULL, &previous[i]);
-        /* Whoever ignores a signal (nohup) keeps ignoring it. */
-        if (previous[i].sa_handler != SIG_IGN)
-            sigaction(interrupt_signals[i], &sa, NULL);
-    }
-}
-
-static int track(sl_test_jack *j)
-{
-    for (int i = 0; i < MAX_RUNNING; i++) {
-        sl_test_jack *expected = NULL;
-        if (atomic_compare_exchange_strong(&running[i], &expected, j))
-            return 0;
-    }
-    fprintf(stderr, "jack fixture: more than %d servers at once\n",
-            MAX_RUNNING);
-    return -1;
-}
-
-static void untrack(sl_test_jack *j)
-{
-    for (int i = 0; i < MAX_RUNNING; i++) {
-        sl_test_jack *expected = j;
-        atomic_compare_exchange_strong(&running[i], &expected, NULL);
-    }
 }
 
 /* ---- /dev/shm ---------------------------------------------------------- */
@@ -228,45 +160,60 @@ int sl_test_jack_orphan_segments(unsigned char *bits)
     return count;
 }
 
-/* True for the entries jackd names after its server: the socket
- * jack_<name>_<uid>_<n> and the semaphores jack_sem.<uid>_<name>_<what>. */
-static bool names_server(const char *entry, const char *name)
+/* The entries jackd names after its server start with one of these: the
+ * socket jack_<name>_<uid>_<n> and the semaphores jack_sem.<uid>_<name>_*. */
+static void make_prefixes(char (*prefix)[SL_TEST_JACK_PREFIX_MAX],
+                          const char *name)
 {
-    char prefix[SL_TEST_JACK_NAME_MAX + 32];
-
-    snprintf(prefix, sizeof prefix, "jack_%s_", name);
-    if (strncmp(entry, prefix, strlen(prefix)) == 0)
-        return true;
-    snprintf(prefix, sizeof prefix, "jack_sem.%u_%s_", (unsigned)getuid(),
-             name);
-    return strncmp(entry, prefix, strlen(prefix)) == 0;
+    snprintf(prefix[0], sizeof prefix[0], "jack_%s_", name);
+    snprintf(prefix[1], sizeof prefix[1], "jack_sem.%u_%s_",
+             (unsigned)getuid(), name);
 }
 
-/* Removes (when `remove`) or counts the /dev/shm entries naming `name`. */
-static int sweep_named(const char *name, bool remove)
+static bool has_prefix(const char *entry,
+                       char (*prefix)[SL_TEST_JACK_PREFIX_MAX])
 {
-    DIR *d = opendir(SHM_DIR);
-    struct dirent *e;
-    char path[512];
-    int count = 0;
+    for (int i = 0; i < 2; i++)
+        if (strncmp(entry, prefix[i], strlen(prefix[i])) == 0)
+            return true;
+    return false;
+}
 
-    if (d == NULL)
+/* Removes (when `remove`) or counts the /dev/shm entries with one of the
+ * prefixes. Reads the directory with the raw getdents64 system call rather
+ * than opendir(), which allocates, so that the signal handler can use it.
+ * Async-signal-safe. */
+static int sweep_named(char (*prefix)[SL_TEST_JACK_PREFIX_MAX],
+                       bool remove)
+{
+    char buf[4096] __attribute__((aligned(8)));
+    int count = 0;
+    long len;
+    int dir = open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (dir < 0)
         return 0;
-    while ((e = readdir(d)) != NULL) {
-        if (!names_server(e->d_name, name))
-            continue;
-        count++;
-        snprintf(path, sizeof path, SHM_DIR "/%s", e->d_name);
-        if (remove)
-            unlink(path);
+    while ((len = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+        for (long at = 0; at < len;) {
+            struct dirent64 *e = (struct dirent64 *)(buf + at);
+            at += e->d_reclen;
+            if (!has_prefix(e->d_name, prefix))
+                continue;
+            count++;
+            if (remove)
+                unlinkat(dir, e->d_name, 0);
+        }
     }
-    closedir(d);
+    close(dir);
     return count;
 }
 
 int sl_test_jack_shm_entries(const char *name)
 {
-    return sweep_named(name, false);
+    char prefix[2][SL_TEST_JACK_PREFIX_MAX];
+
+    make_prefixes(prefix, name);
+    return sweep_named(prefix, false);
 }
 
 /* Removes the segments that appeared after `j` started and that no live
@@ -285,6 +232,77 @@ static void sweep_segments(const sl_test_jack *j)
                      (unsigned)getuid(), n);
             unlink(path);
         }
+    }
+}
+
+/* ---- signal and exit hooks --------------------------------------------- */
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    pid_t self = getpid();
+
+    for (int i = 0; i < MAX_RUNNING; i++) {
+        sl_test_jack *j = atomic_exchange(&running[i], NULL);
+        if (j != NULL && j->owner == self) {
+            terminate(j->pid);
+            sweep_named(j->shm_prefix, true);
+        }
+    }
+    /* Die (or run the handler that was there before) as if we had never
+     * caught it; the signal stays blocked until this handler returns. */
+    for (size_t i = 0; i < N_INTERRUPTS; i++)
+        if (interrupt_signals[i] == sig)
+            sigaction(sig, &previous[i], NULL);
+    raise(sig);
+    errno = saved;
+}
+
+static void at_exit(void)
+{
+    for (int i = 0; i < MAX_RUNNING; i++) {
+        sl_test_jack *j = atomic_load(&running[i]);
+        if (j != NULL)
+            sl_test_jack_stop(j);
+    }
+}
+
+static void install_hooks(void)
+{
+    struct sigaction sa;
+
+    if (hooks_installed)
+        return;
+    hooks_installed = true;
+    atexit(at_exit);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_INTERRUPTS; i++) {
+        sigaction(interrupt_signals[i], NULL, &previous[i]);
+        /* Whoever ignores a signal (nohup) keeps ignoring it. */
+        if (previous[i].sa_handler != SIG_IGN)
+            sigaction(interrupt_signals[i], &sa, NULL);
+    }
+}
+
+static int track(sl_test_jack *j)
+{
+    for (int i = 0; i < MAX_RUNNING; i++) {
+        sl_test_jack *expected = NULL;
+        if (atomic_compare_exchange_strong(&running[i], &expected, j))
+            return 0;
+    }
+    fprintf(stderr, "jack fixture: more than %d servers at once\n",
+            MAX_RUNNING);
+    return -1;
+}
+
+static void untrack(sl_test_jack *j)
+{
+    for (int i = 0; i < MAX_RUNNING; i++) {
+        sl_test_jack *expected = j;
+        atomic_compare_exchange_strong(&running[i], &expected, NULL);
     }
 }
 
@@ -502,7 +520,7 @@ static void teardown(sl_test_jack *j)
     if (j->pid > 0 && !terminate(j->pid))
         sweep_segments(j);
     j->pid = 0;
-    sweep_named(j->name, true);
+    sweep_named(j->shm_prefix, true);
     const char *current = getenv("JACK_DEFAULT_SERVER");
     if (current != NULL && strcmp(current, j->name) == 0)
         unsetenv("JACK_DEFAULT_SERVER");
@@ -515,6 +533,7 @@ int sl_test_jack_start(sl_test_jack *j, unsigned rate, unsigned period)
     j->period = period;
     j->owner = getpid();
     make_name(j);
+    make_prefixes(j->shm_prefix, j->name);
     install_hooks();
     scan_segments(j->segments_before);
     if (make_dir(j) != 0)

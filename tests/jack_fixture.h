@@ -28,6 +28,7 @@
 #include <jack/jack.h>
 
 #define SL_TEST_JACK_NAME_MAX 48
+#define SL_TEST_JACK_PREFIX_MAX (SL_TEST_JACK_NAME_MAX + 32)
 /* jack-<uid>-<N> segment numbers tracked across a run; JACK's registry has
  * far fewer slots than this. */
 #define SL_TEST_JACK_MAX_SEGMENTS 1024
@@ -44,6 +45,9 @@ typedef struct sl_test_jack {
     /* jack-<uid>-<N> segments that existed before the start: after a
      * SIGKILL only newer ones can be this server's. */
     unsigned char segments_before[SL_TEST_JACK_MAX_SEGMENTS / 8];
+    /* The prefixes of its /dev/shm entries, made up front so the signal
+     * handler can remove them without formatting strings. */
+    char shm_prefix[2][SL_TEST_JACK_PREFIX_MAX];
 } sl_test_jack;
 
 /* Starts jackd -d dummy at `rate` Hz with `period` frames per cycle under a
