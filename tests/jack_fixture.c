@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -138,6 +139,7 @@ static void scan_mapped(unsigned char *bits)
             char *at = strstr(line, SHM_DIR "/jack-");
             unsigned n;
             line[strcspn(line, "\n")] = '\0';
+            /* sizeof counts the NUL: it steps over the "/" as well. */
             if (at != NULL && segment_number(at + sizeof SHM_DIR, &n))
                 bits[n / 8] |= (unsigned char)(1u << (n % 8));
         }
@@ -277,7 +279,11 @@ static void install_hooks(void)
     atexit(at_exit);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    /* A second interrupt of another kind must not cut short the wait for
+     * jackd to clean up. */
     sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_INTERRUPTS; i++)
+        sigaddset(&sa.sa_mask, interrupt_signals[i]);
     for (size_t i = 0; i < N_INTERRUPTS; i++) {
         sigaction(interrupt_signals[i], NULL, &previous[i]);
         /* Whoever ignores a signal (nohup) keeps ignoring it. */
@@ -376,15 +382,9 @@ static int spawn(sl_test_jack *j)
     char *const argv[] = {(char *)jackd, "--no-realtime", "-n", j->name,
                           "-d", "dummy", "-r", rate, "-p", period, NULL};
 
-    int log_fd = open(j->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (log_fd < 0) {
-        fprintf(stderr, "jack fixture: %s: %s\n", j->log, strerror(errno));
-        return -1;
-    }
     pid_t pid = fork();
     if (pid == 0)
-        exec_jackd(jackd, argv, log_fd, parent);
-    close(log_fd);
+        exec_jackd(jackd, argv, j->log_fd, parent);
     if (pid < 0) {
         fprintf(stderr, "jack fixture: fork: %s\n", strerror(errno));
         return -1;
@@ -446,8 +446,9 @@ static int wait_ready(sl_test_jack *j)
             jack_client_close(c);
             break;
         }
+        /* Reaped here, the pid stays set, so that teardown still sweeps
+         * what a server that died while starting left behind. */
         if (waitpid(j->pid, &status, WNOHANG) == j->pid) {
-            j->pid = 0;
             fprintf(stderr, "jack fixture: jackd exited while starting\n");
             break;
         }
@@ -465,15 +466,14 @@ static int wait_ready(sl_test_jack *j)
 
 static void print_log(const sl_test_jack *j)
 {
-    char line[512];
-    FILE *f = fopen(j->log, "r");
+    char buf[4096];
+    ssize_t len;
 
-    fprintf(stderr, "---- %s ----\n", j->log);
-    if (f != NULL) {
-        while (fgets(line, sizeof line, f) != NULL)
-            fputs(line, stderr);
-        fclose(f);
-    }
+    fprintf(stderr, "---- jackd -n %s ----\n", j->name);
+    /* pread: jackd shares the file offset, which sits at the end. */
+    for (off_t at = 0; (len = pread(j->log_fd, buf, sizeof buf, at)) > 0;
+         at += len)
+        fwrite(buf, 1, (size_t)len, stderr);
     fprintf(stderr, "---- end of jackd log ----\n");
 }
 
@@ -487,30 +487,20 @@ static void make_name(sl_test_jack *j)
              ++counter);
 }
 
-static int make_dir(sl_test_jack *j)
+static int open_log(sl_test_jack *j)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    if (tmp == NULL || *tmp == '\0')
-        tmp = "/tmp";
-    snprintf(j->dir, sizeof j->dir, "%s/sl-jack-XXXXXX", tmp);
-    if (mkdtemp(j->dir) == NULL) {
-        fprintf(stderr, "jack fixture: mkdtemp %s: %s\n", j->dir,
-                strerror(errno));
-        j->dir[0] = '\0';
-        return -1;
-    }
-    snprintf(j->log, sizeof j->log, "%s/jackd.log", j->dir);
-    return 0;
+    j->log_fd = memfd_create("jackd-log", MFD_CLOEXEC);
+    if (j->log_fd >= 0)
+        return 0;
+    fprintf(stderr, "jack fixture: memfd_create: %s\n", strerror(errno));
+    return -1;
 }
 
-static void remove_dir(sl_test_jack *j)
+static void close_log(sl_test_jack *j)
 {
-    if (j->dir[0] == '\0')
-        return;
-    unlink(j->log);
-    rmdir(j->dir);
-    j->dir[0] = '\0';
+    if (j->log_fd >= 0)
+        close(j->log_fd);
+    j->log_fd = -1;
 }
 
 /* Takes the server down and removes everything it may have left. */
@@ -528,6 +518,7 @@ static void teardown(sl_test_jack *j)
 
 int sl_test_jack_start(sl_test_jack *j, unsigned rate, unsigned period)
 {
+    sl_test_jack_stop(j); /* a restart must not lose track of a server */
     memset(j, 0, sizeof *j);
     j->rate = rate;
     j->period = period;
@@ -536,10 +527,10 @@ int sl_test_jack_start(sl_test_jack *j, unsigned rate, unsigned period)
     make_prefixes(j->shm_prefix, j->name);
     install_hooks();
     scan_segments(j->segments_before);
-    if (make_dir(j) != 0)
+    if (open_log(j) != 0)
         goto fail;
     if (spawn(j) != 0)
-        goto fail_dir;
+        goto fail_log;
     if (track(j) != 0)
         goto fail_server;
     if (wait_ready(j) != 0)
@@ -550,8 +541,8 @@ int sl_test_jack_start(sl_test_jack *j, unsigned rate, unsigned period)
 fail_server:
     print_log(j);
     teardown(j);
-fail_dir:
-    remove_dir(j);
+fail_log:
+    close_log(j);
 fail:
     j->pid = 0;
     return -1;
@@ -562,5 +553,5 @@ void sl_test_jack_stop(sl_test_jack *j)
     if (j->owner != getpid())
         return; /* a forked child's copy: the server is its parent's */
     teardown(j);
-    remove_dir(j);
+    close_log(j);
 }

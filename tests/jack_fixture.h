@@ -40,8 +40,9 @@ typedef struct sl_test_jack {
     pid_t pid;   /* jackd (also its process group); 0 when not running */
     pid_t owner; /* the process that started it: a forked child must not
                     stop its parent's server from its own exit hooks */
-    char dir[256]; /* private temporary directory holding the log */
-    char log[288]; /* jackd's stdout and stderr */
+    /* jackd's stdout and stderr: an anonymous memory file (memfd), so
+     * that no kill, however abrupt, can leave a log behind on disk. */
+    int log_fd;
     /* jack-<uid>-<N> segments that existed before the start: after a
      * SIGKILL only newer ones can be this server's. */
     unsigned char segments_before[SL_TEST_JACK_MAX_SEGMENTS / 8];
@@ -56,9 +57,10 @@ typedef struct sl_test_jack {
  * JACK_DEFAULT_SERVER at it, so JACK clients opened afterwards (PortAudio's,
  * at Pa_Initialize) find it. On failure prints jackd's log and the reason to
  * stderr and leaves nothing running.
- * `j` must stay valid until sl_test_jack_stop(): keep it in static storage
- * and stop it in the suite's tear-down, which also runs after a failed
- * fatal assertion.
+ * `j` must be zero-initialized or have been started before (a running
+ * server is stopped first), and must stay valid until sl_test_jack_stop():
+ * keep it in static storage and stop it in the suite's tear-down, which
+ * also runs after a failed fatal assertion.
  * Returns 0, or -1 on failure. */
 int sl_test_jack_start(sl_test_jack *j, unsigned rate, unsigned period);
 
