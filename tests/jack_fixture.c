@@ -1,13 +1,15 @@
 /*
  * jack_fixture.c: starting, watching and tearing down a private jackd for
- * the integration tests (see jack_fixture.h for the guarantees).
+ * the integration tests (see jack_fixture.h for the guarantees and for why
+ * a guardian process owns jackd).
  *
  * Thread: the test thread, except on_signal() (whichever thread gets the
- * signal; async-signal-safe calls only) and the atexit hook.
+ * signal; async-signal-safe calls only) and the atexit hook. guard() runs in
+ * the guardian process, forked from the test thread.
  *
- * jackd runs in its own process group so a terminal's Ctrl-C reaches only
- * the runner: the runner then stops the server in order (SIGTERM, wait)
- * instead of racing it to /dev/shm.
+ * The guardian and jackd each run in a process group of their own, so a
+ * terminal's Ctrl-C reaches only the runner, which then stops the server
+ * in order instead of racing it to /dev/shm.
  */
 #include "config.h"
 
@@ -17,13 +19,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,7 +34,10 @@
 
 #define SHM_DIR "/dev/shm"
 #define READY_TIMEOUT_NS (10 * 1000000000ull)
+#define READY_TIMEOUT_MS 10000
 #define TERM_GRACE_MS 3000
+#define SWEEP_GRACE_MS 2000
+#define CLIENT_DEATH_GRACE_MS 300
 #define POLL_MS 10
 #define MAX_RUNNING 8
 
@@ -70,22 +75,21 @@ static int reap_within(pid_t pid, int ms, int *status)
 }
 
 /* SIGTERM, a grace period for jackd to clean up after itself, then SIGKILL
- * to the whole group. Returns 1 when the server exited on its own after
- * SIGTERM, 0 when it had to be killed or had died before. Async-signal-safe.
- */
-static int terminate(pid_t pid)
+ * to its whole group. Returns true when the server exited with status 0
+ * after the SIGTERM, which is when it removed its own files. */
+static bool terminate(pid_t pid)
 {
     int status = 0;
 
     if (reap_within(pid, 0, &status))
-        return 0; /* died before we asked: it cannot have cleaned up */
+        return false; /* died before we asked: it cannot have cleaned up */
     kill(pid, SIGTERM);
     if (reap_within(pid, TERM_GRACE_MS, &status))
-        return WIFEXITED(status);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
     kill(-pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    return 0;
+    return false;
 }
 
 /* ---- /dev/shm ---------------------------------------------------------- */
@@ -173,7 +177,7 @@ static void make_prefixes(char (*prefix)[SL_TEST_JACK_PREFIX_MAX],
 }
 
 static bool has_prefix(const char *entry,
-                       char (*prefix)[SL_TEST_JACK_PREFIX_MAX])
+                       const char (*prefix)[SL_TEST_JACK_PREFIX_MAX])
 {
     for (int i = 0; i < 2; i++)
         if (strncmp(entry, prefix[i], strlen(prefix[i])) == 0)
@@ -182,31 +186,24 @@ static bool has_prefix(const char *entry,
 }
 
 /* Removes (when `remove`) or counts the /dev/shm entries with one of the
- * prefixes. Reads the directory with the raw getdents64 system call rather
- * than opendir(), which allocates, so that the signal handler can use it.
- * Async-signal-safe. */
-static int sweep_named(char (*prefix)[SL_TEST_JACK_PREFIX_MAX],
+ * prefixes. */
+static int sweep_named(const char (*prefix)[SL_TEST_JACK_PREFIX_MAX],
                        bool remove)
 {
-    char buf[4096] __attribute__((aligned(8)));
+    DIR *d = opendir(SHM_DIR);
+    struct dirent *e;
     int count = 0;
-    long len;
-    int dir = open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-    if (dir < 0)
+    if (d == NULL)
         return 0;
-    while ((len = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
-        for (long at = 0; at < len;) {
-            struct dirent64 *e = (struct dirent64 *)(buf + at);
-            at += e->d_reclen;
-            if (!has_prefix(e->d_name, prefix))
-                continue;
-            count++;
-            if (remove)
-                unlinkat(dir, e->d_name, 0);
-        }
+    while ((e = readdir(d)) != NULL) {
+        if (!has_prefix(e->d_name, prefix))
+            continue;
+        count++;
+        if (remove)
+            unlinkat(dirfd(d), e->d_name, 0);
     }
-    close(dir);
+    closedir(d);
     return count;
 }
 
@@ -237,20 +234,241 @@ static void sweep_segments(const sl_test_jack *j)
     }
 }
 
+/* ---- JACK's server registry -------------------------------------------- */
+
+/* The pid JACK's shared registry lists for server `name`, or 0. A server
+ * removes its entry only when it exits cleanly, and jackd reclaims a stale
+ * entry only when a server of the same name starts again; with unique names
+ * every unclean exit would hold one of the registry's 8 server slots for
+ * good, until no server can start on the machine ("Too many servers
+ * already active"). The entry is a pid_t followed by "jack-<uid>:<name>:"
+ * (jackd 1.9.21, shm.c). */
+static pid_t registered_pid(const char *name)
+{
+    char key[SL_TEST_JACK_NAME_MAX + 32], buf[1 << 17];
+    pid_t pid = 0;
+    int fd = open(SHM_DIR "/jack-shm-registry", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return 0;
+    ssize_t len = read(fd, buf, sizeof buf);
+    close(fd);
+    int key_len = snprintf(key, sizeof key, "jack-%u:%s:", (unsigned)getuid(),
+                           name) + 1; /* the NUL too: no prefix matches */
+    const char *at = len > 0 ? memmem(buf, (size_t)len, key, (size_t)key_len)
+                             : NULL;
+    if (at != NULL && at - buf >= (ptrdiff_t)sizeof pid)
+        memcpy(&pid, at - sizeof pid, sizeof pid);
+    return pid;
+}
+
+bool sl_test_jack_registered(const char *name)
+{
+    return registered_pid(name) != 0;
+}
+
+/* ---- the guardian ------------------------------------------------------ */
+
+/* Leaves open only standard input, output and error and `keep`, so that the
+ * guardian holds no other fixture's pipe (which would hide the runner's
+ * death from that fixture's guardian) and no pipe a test reads to EOF. */
+static void close_all_but(int keep[3])
+{
+    unsigned from = 3;
+
+    for (int i = 1; i < 3; i++) /* three elements: insertion sort */
+        for (int k = i; k > 0 && keep[k - 1] > keep[k]; k--) {
+            int t = keep[k];
+            keep[k] = keep[k - 1];
+            keep[k - 1] = t;
+        }
+    for (int i = 0; i < 3; i++) {
+        if (keep[i] < (int)from)
+            continue;
+        if (keep[i] > (int)from)
+            close_range(from, (unsigned)keep[i] - 1, 0);
+        from = (unsigned)keep[i] + 1;
+    }
+    close_range(from, ~0u, 0);
+}
+
+/* In jackd's process between fork and exec. */
+static void exec_jackd(char *const argv[], int log_fd, pid_t guardian)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != guardian) /* it died before prctl took effect */
+        _exit(127);
+    signal(SIGPIPE, SIG_DFL); /* the guardian's, not jackd's */
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    execvp(argv[0], argv);
+    _exit(127);
+}
+
+/* Frees the registry slot a server of this name left behind, the only way
+ * JACK offers: start a server of the same name (it reclaims the stale
+ * entry), and stop it cleanly as soon as it has registered. Without clients
+ * it exits cleanly. */
+static void unregister(const sl_test_jack *j, char *const argv[])
+{
+    pid_t self = getpid(), again = fork();
+
+    if (again == 0)
+        exec_jackd(argv, j->log_fd, self);
+    if (again < 0)
+        return;
+    for (int waited = 0; waited < READY_TIMEOUT_MS; waited += POLL_MS) {
+        if (registered_pid(j->name) == again)
+            break;
+        sleep_ms(POLL_MS);
+    }
+    terminate(again);
+}
+
+typedef enum wake { STOP_ASKED, OWNER_GONE, JACKD_DIED } wake;
+
+/* Waits for a reason to end: the runner's stop byte, the end of the pipe
+ * without one (the runner died: the kernel closed its end), or jackd's
+ * exit on its own. */
+static wake wait_for_stop(int control, pid_t jackd)
+{
+    struct pollfd p = {.fd = control, .events = POLLIN};
+    int status;
+    char cue;
+
+    for (;;) {
+        if (poll(&p, 1, 100) > 0)
+            return read(control, &cue, 1) == 1 ? STOP_ASKED : OWNER_GONE;
+        if (waitpid(jackd, &status, WNOHANG) == jackd)
+            return JACKD_DIED;
+    }
+}
+
+/* The guardian's whole life: start jackd, report its pid, wait, stop it,
+ * sweep. Exits 0 when jackd stopped cleanly, 1 when it had to be killed or
+ * died on its own (the runner sees the latter as a failed start). */
+static void guard(const sl_test_jack *j, char *const argv[], int control,
+                  int report)
+{
+    sigset_t none;
+    int null_fd = open("/dev/null", O_RDWR);
+
+    setpgid(0, 0);
+    for (size_t i = 0; i < N_INTERRUPTS; i++)
+        signal(interrupt_signals[i], SIG_DFL);
+    signal(SIGPIPE, SIG_IGN); /* a dead runner must not kill us mid-report */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int fd = 0; fd < 3 && null_fd >= 0; fd++)
+        dup2(null_fd, fd);
+    close_all_but((int[3]){control, report, j->log_fd});
+
+    pid_t self = getpid(), jackd = fork();
+    if (jackd == 0)
+        exec_jackd(argv, j->log_fd, self);
+    if (jackd < 0)
+        _exit(2);
+    if (write(report, &jackd, sizeof jackd) != (ssize_t)sizeof jackd) {
+        /* The runner is gone already; fall through to the cleanup. */
+    }
+    close(report);
+    wake why = wait_for_stop(control, jackd);
+    /* Measured: a SIGTERM that races jackd's noticing that the owner's
+     * clients died leaves it stuck for seconds and then killed, with all
+     * its files left; 100 ms later it shuts down cleanly. */
+    if (why == OWNER_GONE)
+        sleep_ms(CLIENT_DEATH_GRACE_MS);
+    bool clean = why != JACKD_DIED && terminate(jackd);
+    if (registered_pid(j->name) != 0)
+        unregister(j, argv);
+    sweep_named(j->shm_prefix, true);
+    if (!clean)
+        sweep_segments(j);
+    _exit(clean ? 0 : 1);
+}
+
+/* Forks the guardian, which starts jackd, and learns jackd's pid. */
+static int spawn(sl_test_jack *j)
+{
+    const char *jackd = getenv("JACKD");
+    char rate[16], period[16];
+    int control[2], report[2];
+
+    if (jackd == NULL || *jackd == '\0')
+        jackd = "jackd";
+    snprintf(rate, sizeof rate, "%u", j->rate);
+    snprintf(period, sizeof period, "%u", j->period);
+    char *const argv[] = {(char *)jackd, "--no-realtime", "-n", j->name,
+                          "-d", "dummy", "-r", rate, "-p", period, NULL};
+
+    if (pipe2(control, O_CLOEXEC) != 0)
+        goto fail;
+    if (pipe2(report, O_CLOEXEC) != 0)
+        goto fail_control;
+    pid_t guardian = fork();
+    if (guardian == 0) {
+        close(control[1]);
+        close(report[0]);
+        guard(j, argv, control[0], report[1]);
+    }
+    if (guardian < 0)
+        goto fail_report;
+    close(control[0]);
+    close(report[1]);
+    j->guardian = guardian;
+    j->control_fd = control[1];
+    if (read(report[0], &j->pid, sizeof j->pid) != (ssize_t)sizeof j->pid)
+        j->pid = 0; /* the guardian could not fork: a failed start */
+    close(report[0]);
+    return 0;
+
+fail_report:
+    close(report[0]);
+    close(report[1]);
+fail_control:
+    close(control[0]);
+    close(control[1]);
+fail:
+    fprintf(stderr, "jack fixture: cannot start a guardian: %s\n",
+            strerror(errno));
+    return -1;
+}
+
 /* ---- signal and exit hooks --------------------------------------------- */
 
+/* A byte, then the end of the pipe: unlike the bare end of the pipe that
+ * a dying runner leaves, this says that the runner and its clients are
+ * alive. Async-signal-safe. */
+static void ask_guardian_to_stop(sl_test_jack *j)
+{
+    if (j->control_fd < 0)
+        return;
+    if (write(j->control_fd, "q", 1) != 1) {
+        /* The guardian is gone: nothing left to stop. */
+    }
+    close(j->control_fd);
+    j->control_fd = -1;
+}
+
+/* Closes the guardians' pipes first and only then waits, so that several
+ * servers stop in parallel. */
 static void on_signal(int sig)
 {
     int saved = errno;
     pid_t self = getpid();
+    pid_t guardians[MAX_RUNNING];
+    int n = 0, status;
 
     for (int i = 0; i < MAX_RUNNING; i++) {
         sl_test_jack *j = atomic_exchange(&running[i], NULL);
         if (j != NULL && j->owner == self) {
-            terminate(j->pid);
-            sweep_named(j->shm_prefix, true);
+            ask_guardian_to_stop(j);
+            guardians[n++] = j->guardian;
         }
     }
+    for (int i = 0; i < n; i++)
+        reap_within(guardians[i], TERM_GRACE_MS + SWEEP_GRACE_MS, &status);
     /* Die (or run the handler that was there before) as if we had never
      * caught it; the signal stays blocked until this handler returns. */
     for (size_t i = 0; i < N_INTERRUPTS; i++)
@@ -346,55 +564,6 @@ bool sl_test_jack_server_alive(const char *name)
     return alive;
 }
 
-/* In the child between fork and exec: async-signal-safe calls only. */
-static void exec_jackd(const char *jackd, char *const argv[], int log_fd,
-                       pid_t parent)
-{
-    sigset_t none;
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) /* the runner died before prctl took effect */
-        _exit(127);
-    for (size_t i = 0; i < N_INTERRUPTS; i++)
-        signal(interrupt_signals[i], SIG_DFL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (null_fd >= 0)
-        dup2(null_fd, STDIN_FILENO);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    execvp(jackd, argv);
-    _exit(127);
-}
-
-static int spawn(sl_test_jack *j)
-{
-    const char *jackd = getenv("JACKD");
-    char rate[16], period[16];
-    pid_t parent = getpid();
-
-    if (jackd == NULL || *jackd == '\0')
-        jackd = "jackd";
-    snprintf(rate, sizeof rate, "%u", j->rate);
-    snprintf(period, sizeof period, "%u", j->period);
-    char *const argv[] = {(char *)jackd, "--no-realtime", "-n", j->name,
-                          "-d", "dummy", "-r", rate, "-p", period, NULL};
-
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_jackd(jackd, argv, j->log_fd, parent);
-    if (pid < 0) {
-        fprintf(stderr, "jack fixture: fork: %s\n", strerror(errno));
-        return -1;
-    }
-    /* Also from this side, so a kill(-pid) right away cannot miss. */
-    setpgid(pid, pid);
-    j->pid = pid;
-    return 0;
-}
-
 /* ---- readiness --------------------------------------------------------- */
 
 static char last_jack_error[256];
@@ -446,9 +615,10 @@ static int wait_ready(sl_test_jack *j)
             jack_client_close(c);
             break;
         }
-        /* Reaped here, the pid stays set, so that teardown still sweeps
-         * what a server that died while starting left behind. */
-        if (waitpid(j->pid, &status, WNOHANG) == j->pid) {
+        /* The guardian exits (after sweeping) when jackd dies. */
+        if (j->pid == 0 ||
+            waitpid(j->guardian, &status, WNOHANG) == j->guardian) {
+            j->guardian = 0;
             fprintf(stderr, "jack fixture: jackd exited while starting\n");
             break;
         }
@@ -506,11 +676,15 @@ static void close_log(sl_test_jack *j)
 /* Takes the server down and removes everything it may have left. */
 static void teardown(sl_test_jack *j)
 {
+    int status;
+
     untrack(j);
-    if (j->pid > 0 && !terminate(j->pid))
-        sweep_segments(j);
+    ask_guardian_to_stop(j);
+    if (j->guardian > 0)
+        while (waitpid(j->guardian, &status, 0) < 0 && errno == EINTR)
+            ;
+    j->guardian = 0;
     j->pid = 0;
-    sweep_named(j->shm_prefix, true);
     const char *current = getenv("JACK_DEFAULT_SERVER");
     if (current != NULL && strcmp(current, j->name) == 0)
         unsetenv("JACK_DEFAULT_SERVER");
@@ -520,6 +694,8 @@ int sl_test_jack_start(sl_test_jack *j, unsigned rate, unsigned period)
 {
     sl_test_jack_stop(j); /* a restart must not lose track of a server */
     memset(j, 0, sizeof *j);
+    j->control_fd = -1;
+    j->log_fd = -1;
     j->rate = rate;
     j->period = period;
     j->owner = getpid();
@@ -544,7 +720,6 @@ fail_server:
 fail_log:
     close_log(j);
 fail:
-    j->pid = 0;
     return -1;
 }
 

@@ -6,18 +6,27 @@
  * Thread: the test (main) thread only. The signal and exit hooks it
  * installs run on whichever thread receives the signal or calls exit().
  *
+ * jackd is not the runner's child but the child of a guardian: a forked
+ * copy of the runner that does nothing but wait on a pipe whose write end
+ * only the runner holds. When the runner closes it (a stop) or dies in any
+ * way (the kernel closes it then, SIGKILL included), the guardian stops
+ * jackd (SIGTERM, a grace period, SIGKILL) and removes what the server left
+ * in /dev/shm and in JACK's shared server registry. That last step is why
+ * it exists: measured with jackd 1.9.21, a server told to stop while one of
+ * its clients has just been killed leaves the client's semaphore, often its
+ * own semaphores and segments, and its entry in the registry, which has
+ * only 8 server slots for the whole machine; it also sometimes needs more
+ * than 2 s to exit at all.
+ *
  * Guarantees, and what provides each:
- *   - sl_test_jack_stop(): SIGTERM (jackd then removes its own files in
- *     /dev/shm), SIGKILL after a grace period, then removal of whatever a
- *     killed server left behind that provably was its own.
+ *   - sl_test_jack_stop(): closes the pipe and waits for the guardian.
  *   - exit() without a stop: an atexit hook stops every running server.
- *   - SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT: a handler terminates every
- *     running server, then re-raises under the previous disposition.
+ *   - SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT: a handler closes the pipes
+ *     and waits for the guardians, then re-raises under the previous
+ *     disposition, so the server is gone before the runner is.
  *   - SIGKILL of the runner, or a crash (fault.c owns SIGSEGV and friends):
- *     jackd is started with PR_SET_PDEATHSIG = SIGTERM, so the kernel tells
- *     it to shut down cleanly when its parent goes away. The kernel tracks
- *     the *thread* that forked, so start the server from a thread that
- *     outlives it (the test thread).
+ *     the kernel closes the pipe; the guardian cleans up on its own.
+ *   - SIGKILL of the guardian: jackd has PR_SET_PDEATHSIG = SIGTERM.
  */
 #ifndef SLUICE_TESTS_JACK_FIXTURE_H
 #define SLUICE_TESTS_JACK_FIXTURE_H
@@ -37,17 +46,18 @@ typedef struct sl_test_jack {
     char name[SL_TEST_JACK_NAME_MAX]; /* unique: pid and a counter */
     unsigned rate;
     unsigned period;
-    pid_t pid;   /* jackd (also its process group); 0 when not running */
-    pid_t owner; /* the process that started it: a forked child must not
-                    stop its parent's server from its own exit hooks */
+    pid_t pid;      /* jackd (also its process group); 0 when not running */
+    pid_t guardian; /* jackd's parent, which cleans up after it */
+    pid_t owner;    /* the process that started it: a forked child must not
+                       stop its parent's server from its own exit hooks */
+    int control_fd; /* closing it tells the guardian to stop the server */
     /* jackd's stdout and stderr: an anonymous memory file (memfd), so
      * that no kill, however abrupt, can leave a log behind on disk. */
     int log_fd;
     /* jack-<uid>-<N> segments that existed before the start: after a
      * SIGKILL only newer ones can be this server's. */
     unsigned char segments_before[SL_TEST_JACK_MAX_SEGMENTS / 8];
-    /* The prefixes of its /dev/shm entries, made up front so the signal
-     * handler can remove them without formatting strings. */
+    /* The prefixes of its /dev/shm entries. */
     char shm_prefix[2][SL_TEST_JACK_PREFIX_MAX];
 } sl_test_jack;
 
@@ -64,7 +74,8 @@ typedef struct sl_test_jack {
  * Returns 0, or -1 on failure. */
 int sl_test_jack_start(sl_test_jack *j, unsigned rate, unsigned period);
 
-/* Stops the server and removes its files; waits until the process is gone.
+/* Stops the server and removes its files; waits until the server and its
+ * guardian are gone.
  * Safe to call on a fixture that is not running (does nothing) and more
  * than once. Open JACK clients on the server must be closed first
  * (Pa_Terminate for PortAudio). */
@@ -81,6 +92,11 @@ bool sl_test_jack_server_alive(const char *name);
 /* The number of entries in /dev/shm that name server `name` (its sockets
  * and semaphores). Zero after a clean stop. */
 int sl_test_jack_shm_entries(const char *name);
+
+/* True while JACK's shared registry (/dev/shm/jack-shm-registry) lists
+ * server `name`. A stale entry holds one of its 8 server slots; the
+ * guardian frees the ones its server leaves. */
+bool sl_test_jack_registered(const char *name);
 
 /* Sets in `bits` (SL_TEST_JACK_MAX_SEGMENTS / 8 bytes) the jack-<uid>-<N>
  * segments in /dev/shm that no live process maps, which is what a killed
