@@ -313,6 +313,7 @@ static void exec_jackd(char *const argv[], int log_fd, pid_t guardian)
 static void unregister(const sl_test_jack *j, char *const argv[])
 {
     pid_t self = getpid(), again = fork();
+    int status;
 
     if (again == 0)
         exec_jackd(argv, j->log_fd, self);
@@ -321,7 +322,8 @@ static void unregister(const sl_test_jack *j, char *const argv[])
     for (int waited = 0; waited < READY_TIMEOUT_MS; waited += POLL_MS) {
         if (registered_pid(j->name) == again)
             break;
-        sleep_ms(POLL_MS);
+        if (reap_within(again, POLL_MS, &status))
+            return; /* could not start: nothing more we can do */
     }
     terminate(again);
 }
