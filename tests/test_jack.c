@@ -1,9 +1,11 @@
 /*
  * test_jack.c: the private JACK server fixture itself: it comes up with
- * the asked configuration, and it leaves no process and no /dev/shm entry
- * behind after a stop, after an interrupt, or after its owner is killed.
+ * the asked configuration, and it leaves no process, no /dev/shm entry and
+ * no slot in JACK's server registry behind after a stop, after an interrupt,
+ * or after its owner is killed, also while a client is active on it.
  *
- * Thread: the CUnit (main) thread; the forked children are single-threaded.
+ * Thread: the CUnit (main) thread. The forked owners run the fixture (and
+ * possibly a JACK client, with its threads) until the test kills them.
  */
 #include "config.h"
 
