@@ -174,8 +174,10 @@ int sl__pool_enqueue(sl_pool *pool, unsigned cls, sl_job_fn fn, void *arg,
         job->seq = frame->st.jobs_total++;
         frame_push(frame, job);
     }
-    if (pool->idle_workers > 0)
+    if (pool->idle_workers > pool->wakes_pending) {
+        pool->wakes_pending++;
         pthread_cond_signal(&pool->work_cv);
+    }
     *out = job;
     return SL_OK;
 }
@@ -294,6 +296,13 @@ static struct sl_job *pick(sl_pool *pool)
     return NULL;
 }
 
+/* Wakes every sleeping worker. Lock held. */
+static void wake_all(sl_pool *pool)
+{
+    pool->wakes_pending = pool->idle_workers;
+    pthread_cond_broadcast(&pool->work_cv);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -313,6 +322,8 @@ static void *worker_main(void *arg)
             pool->idle_workers++;
             pthread_cond_wait(&pool->work_cv, &pool->lock);
             pool->idle_workers--;
+            if (pool->wakes_pending > 0) /* 0 after a spurious wake-up */
+                pool->wakes_pending--;
             continue;
         }
         sl__pool_take(pool, job);
@@ -320,7 +331,7 @@ static void *worker_main(void *arg)
     }
     /* A wake-up meant for a worker that retires is passed on. */
     if (pick(pool) != NULL && pool->idle_workers > 0)
-        pthread_cond_signal(&pool->work_cv);
+        wake_all(pool);
     pthread_mutex_unlock(&pool->lock);
     sl__fault_thread_fini();
     return NULL;
@@ -510,7 +521,7 @@ int sl_pool_resize(sl_pool *pool, unsigned workers)
     pool->target = workers;
     /* Wake every sleeper before joining: a retiring worker asleep on
      * work_cv would otherwise never see its new target. */
-    pthread_cond_broadcast(&pool->work_cv);
+    wake_all(pool);
     pthread_mutex_unlock(&pool->lock);
 
     join_workers(pool, workers, old);
@@ -568,7 +579,7 @@ int sl_pool_shutdown(sl_pool *pool, sl_pool_shutdown_mode mode)
         atomic_store_explicit(&pool->abort, true, memory_order_relaxed);
         drop_all(pool);
     }
-    pthread_cond_broadcast(&pool->work_cv);
+    wake_all(pool);
     pthread_cond_broadcast(&pool->room_cv);
     pthread_cond_broadcast(&pool->done_cv);
     n = pool->n_threads;

@@ -98,6 +98,10 @@ struct sl_pool {
     unsigned target;    /* workers with index >= target retire */
     sl__frame *free_frames;
     unsigned idle_workers, room_waiters;
+    /* Signals sent to work_cv that no worker has consumed yet, so a burst
+     * of submits wakes each sleeping worker once instead of making a
+     * futex call per job. */
+    unsigned wakes_pending;
     unsigned job_waiters, frame_waiters; /* sleeping on done_cv */
     bool closing;       /* no new jobs; workers leave when queues empty */
     uint64_t aging_ns;
