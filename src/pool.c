@@ -296,6 +296,10 @@ static struct sl_job *pick(sl_pool *pool)
     return NULL;
 }
 
+/* The pool whose worker the calling thread is, if any: resize and
+ * shutdown refuse to run on a worker, which would wait to join itself. */
+static _Thread_local const sl_pool *own_pool;
+
 /* Wakes every sleeping worker. Lock held. */
 static void wake_all(sl_pool *pool)
 {
@@ -309,6 +313,7 @@ static void *worker_main(void *arg)
     sl_pool *pool = w->pool;
     struct sl_job *job;
 
+    own_pool = pool;
     /* Without an alternate stack only stack overflows go untrapped. */
     (void)sl__fault_thread_init();
     pthread_mutex_lock(&pool->lock);
@@ -510,6 +515,8 @@ int sl_pool_resize(sl_pool *pool, unsigned workers)
 
     if (pool == NULL || workers > SL_POOL_MAX_WORKERS)
         return SL_EINVAL;
+    if (own_pool == pool)
+        return SL_ESTATE;
     pthread_mutex_lock(&pool->control);
     pthread_mutex_lock(&pool->lock);
     if (pool->closing) {
@@ -566,6 +573,8 @@ int sl_pool_shutdown(sl_pool *pool, sl_pool_shutdown_mode mode)
 
     if (pool == NULL)
         return SL_EINVAL;
+    if (own_pool == pool)
+        return SL_ESTATE;
     pthread_mutex_lock(&pool->control);
     pthread_mutex_lock(&pool->lock);
     if (pool->closing) {

@@ -185,7 +185,8 @@ SL_API void sl_pool_destroy(sl_pool *pool);
  * running job has ended. Later submits fail with SL_ECLOSED; handles stay
  * readable until sl_pool_destroy().
  * Thread: control thread, not a worker; not RT-safe (joins threads).
- * Errors: SL_ECLOSED when already shut down. */
+ * Errors: SL_ECLOSED when already shut down; SL_ESTATE when called from
+ * one of the pool's own workers (a job). */
 SL_API int sl_pool_shutdown(sl_pool *pool, sl_pool_shutdown_mode mode);
 
 /* Changes the number of worker threads. Retiring workers finish the job
@@ -194,6 +195,7 @@ SL_API int sl_pool_shutdown(sl_pool *pool, sl_pool_shutdown_mode mode);
  * jobs are never lost.
  * Thread: control thread, not a worker; not RT-safe.
  * Errors: SL_EINVAL above SL_POOL_MAX_WORKERS; SL_ECLOSED after shutdown;
+ * SL_ESTATE when called from one of the pool's own workers (a job);
  * SL_ETHREAD when a thread cannot be started (the pool keeps the workers
  * it could start). */
 SL_API int sl_pool_resize(sl_pool *pool, unsigned workers);
