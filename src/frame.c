@@ -120,11 +120,11 @@ int sl_pool_frame_begin(sl_pool *pool, uint64_t frame_id,
         return SL_ECLOSED;
     }
     if (flags & SL_FRAME_CANCEL_OLDER)
-        cancel_older(pool, frame_id);
+        cancel_older(pool, frame_id); /* may drop the lock */
     f = pool->free_frames;
-    if (f == NULL) {
+    if (f == NULL || pool->closing) {
         pthread_mutex_unlock(&pool->lock);
-        return SL_EFULL;
+        return f == NULL ? SL_EFULL : SL_ECLOSED;
     }
     pool->free_frames = f->next_free;
     f->next_free = NULL;

@@ -139,8 +139,8 @@ int sl__pool_enqueue(sl_pool *pool, unsigned cls, sl_job_fn fn, void *arg,
                      struct sl_job **out)
 {
     queue *q = &pool->q[cls];
-    struct timespec deadline = sl__deadline_in(
-        timeout_ns == SL_POOL_FOREVER ? 0 : timeout_ns);
+    struct timespec deadline = {0, 0}; /* set before the first wait */
+    bool waited = false;
     struct sl_job *job;
 
     for (;;) {
@@ -155,6 +155,9 @@ int sl__pool_enqueue(sl_pool *pool, unsigned cls, sl_job_fn fn, void *arg,
             q->rejected++;
             return SL_EFULL;
         }
+        if (!waited && timeout_ns != SL_POOL_FOREVER)
+            deadline = sl__deadline_in(timeout_ns);
+        waited = true;
         if (!wait_room(pool, timeout_ns, &deadline) && !has_room(pool, cls)) {
             q->rejected++;
             return pool->closing ? SL_ECLOSED : SL_ETIMEDOUT;
@@ -357,8 +360,11 @@ void sl_pool_config_default(sl_pool_config *cfg)
         cores = SL_POOL_MAX_WORKERS;
     cfg->workers = (unsigned)cores;
     cfg->job_slots = 4096;
+    /* A quarter of the slots per class: the three queues together leave
+     * 1024 slots for running jobs, more than can ever run at once, so a
+     * full Idle queue never takes a slot an Audible job needs. */
     for (int c = 0; c < SL_CLASS_COUNT; c++)
-        cfg->queue_capacity[c] = cfg->job_slots;
+        cfg->queue_capacity[c] = cfg->job_slots / 4;
     cfg->frame_slots = 256;
     cfg->aging_ns = 20 * 1000 * 1000;
 }

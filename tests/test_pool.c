@@ -106,6 +106,9 @@ static void test_create_rejects_bad_config(void)
 
     sl_pool_config_default(&cfg);
     CU_ASSERT(cfg.workers >= 1);
+    CU_ASSERT(cfg.queue_capacity[0] + cfg.queue_capacity[1] +
+                  cfg.queue_capacity[2] + SL_POOL_MAX_WORKERS <
+              cfg.job_slots);
     CU_ASSERT_EQUAL(sl_pool_create(NULL, &cfg), SL_EINVAL);
     cfg.workers = SL_POOL_MAX_WORKERS + 1;
     CU_ASSERT_EQUAL(sl_pool_create(&pool, &cfg), SL_EINVAL);

@@ -34,7 +34,9 @@
  * trapped: a faulting job is recorded as faulted, with the signal, in its
  * frame's stats and in the pool metrics, and the worker carries on. A fault
  * is a containment event, not a recovery: the owner of the job (a track)
- * should be quarantined and the process considered tainted.
+ * should be quarantined and the process considered tainted. A plain job's
+ * outcome is not kept (its slot is reused at once), so work whose faults
+ * must be attributed runs in a frame, if need be a frame of one job.
  */
 #ifndef SLUICE_POOL_H
 #define SLUICE_POOL_H
@@ -91,7 +93,9 @@ typedef struct sl_pool_config {
     /* Preallocated job slots shared by all classes. Default 4096. */
     unsigned job_slots;
     /* Admission bound of each class queue (indexed by sl_service_class).
-     * Default: job_slots each, so only the slots bound admission. */
+     * Default: job_slots / 4 each. Keep their sum below job_slots by more
+     * than the number of threads that run jobs, so that one full class
+     * never leaves another without a slot. */
     unsigned queue_capacity[SL_CLASS_COUNT];
     /* Preallocated frame slots (frames begun and not yet released).
      * Default 256. */
@@ -135,8 +139,9 @@ typedef struct sl_frame_stats {
 /* Called once when a finished frame's last job is done. It runs on the
  * thread that completed the frame: a worker, a thread helping in
  * sl_pool_frame_wait(), or the thread calling sl_pool_frame_finish(),
- * _cancel() or sl_pool_shutdown(). It must not block for long and must not
- * call sl_pool_frame_wait() on its own frame. Waiters return, and
+ * _cancel(), _release(), _begin() (superseding) or sl_pool_shutdown(). It
+ * must not block for long and must not call sl_pool_frame_wait() on its own
+ * frame, sl_pool_resize() or sl_pool_shutdown(). Waiters return, and
  * is_complete reports 1, only after it has returned. */
 typedef void (*sl_frame_done_fn)(const sl_frame_stats *stats, void *user);
 
