@@ -384,6 +384,27 @@ static void test_cancelled_job_is_dropped(void)
     sl_pool_destroy(pool);
 }
 
+/* A handle to a finished job must not reach the job that reuses its slot. */
+static void test_stale_job_handle_does_not_touch_reused_slot(void)
+{
+    sl_pool *pool = make_pool(0, 1, 1, 0);
+    atomic_uint count = 0;
+    sl_job_handle a, b;
+
+    CU_ASSERT_EQUAL(sl_pool_try_submit(pool, SL_CLASS_WARM, count_job, &count,
+                                       &a), SL_OK);
+    CU_ASSERT_EQUAL(sl_pool_job_cancel(pool, a), SL_OK); /* frees the slot */
+    CU_ASSERT_EQUAL(sl_pool_try_submit(pool, SL_CLASS_WARM, count_job, &count,
+                                       &b), SL_OK);
+    CU_ASSERT_EQUAL(a.slot, b.slot); /* the one slot, reused */
+    CU_ASSERT_NOT_EQUAL(a.gen, b.gen);
+    CU_ASSERT_EQUAL(sl_pool_job_cancel(pool, a), SL_ENOTFOUND);
+    CU_ASSERT_EQUAL(sl_pool_job_wait(pool, a, 0), SL_OK);
+    CU_ASSERT_EQUAL(sl_pool_job_wait(pool, b, 0), SL_ETIMEDOUT);
+    sl_pool_destroy(pool); /* graceful: b runs on this thread */
+    CU_ASSERT_EQUAL(atomic_load(&count), 1);
+}
+
 static void test_newer_frame_supersedes_older(void)
 {
     sl_pool *pool = make_pool(1, 64, 64, 0);
@@ -841,6 +862,8 @@ static CU_TestInfo tests[] = {
     {"a cancelled frame runs none of its unstarted jobs",
      test_cancelled_frame_runs_no_unstarted_job},
     {"a cancelled job is dropped", test_cancelled_job_is_dropped},
+    {"a stale job handle does not touch a reused slot",
+     test_stale_job_handle_does_not_touch_reused_slot},
     {"a newer frame supersedes older ones",
      test_newer_frame_supersedes_older},
     {"releasing an unfinished frame frees its slot",
