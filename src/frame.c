@@ -144,6 +144,17 @@ int sl_pool_frame_begin(sl_pool *pool, uint64_t frame_id,
     return SL_OK;
 }
 
+/* Takes the frame's oldest queued job and runs it on this thread. Lock
+ * held; dropped while the job runs. */
+static void help_one(sl_pool *pool, sl__frame *f)
+{
+    struct sl_job *job = f->qhead;
+
+    sl__pool_take(pool, job);
+    pool->helped++;
+    (void)sl__pool_run(pool, job);
+}
+
 int sl_pool_frame_submit(sl_pool *pool, sl_frame_group group, sl_job_fn fn,
                          void *arg, uint64_t timeout_ns)
 {
@@ -155,12 +166,20 @@ int sl_pool_frame_submit(sl_pool *pool, sl_frame_group group, sl_job_fn fn,
         return SL_EINVAL;
     pthread_mutex_lock(&pool->lock);
     f = lookup(pool, group.slot, group.gen);
-    if (f == NULL)
+    if (f == NULL) {
         rc = SL_ENOTFOUND;
-    else if (f->state != FRAME_BUILDING)
+    } else if (f->state != FRAME_BUILDING) {
         rc = SL_ESTATE;
-    else
+    } else {
+        /* A submitter allowed to wait for room makes room itself from its
+         * own frame's queued jobs first, so filling a queue with one frame
+         * cannot deadlock even with no worker. Only this thread can
+         * release the group, so f stays valid across help_one(). */
+        while (timeout_ns != 0 && !pool->closing && f->qhead != NULL &&
+               !sl__pool_has_room(pool, f->cls))
+            help_one(pool, f);
         rc = sl__pool_enqueue(pool, f->cls, fn, arg, f, timeout_ns, &job);
+    }
     pthread_mutex_unlock(&pool->lock);
     return rc;
 }
@@ -258,11 +277,7 @@ int sl_pool_frame_wait(sl_pool *pool, sl_frame_handle h, uint64_t timeout_ns)
     while ((f = lookup(pool, h.slot, h.gen)) != NULL &&
            f->state != FRAME_COMPLETE) {
         if (f->qhead != NULL) {
-            /* Help: run our own frame's next job here. */
-            struct sl_job *job = f->qhead;
-            sl__pool_take(pool, job);
-            pool->helped++;
-            (void)sl__pool_run(pool, job);
+            help_one(pool, f); /* run our own frame's next job here */
             continue;
         }
         if (timeout_ns == 0 || timed_out) {

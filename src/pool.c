@@ -112,8 +112,7 @@ static void job_unlink(sl_pool *pool, struct sl_job *job)
         pthread_cond_broadcast(&pool->room_cv);
 }
 
-/* True when class `cls` can admit a job now. */
-static bool has_room(const sl_pool *pool, unsigned cls)
+bool sl__pool_has_room(const sl_pool *pool, unsigned cls)
 {
     return pool->free_jobs != NULL &&
            pool->q[cls].depth < pool->q[cls].capacity;
@@ -149,7 +148,7 @@ int sl__pool_enqueue(sl_pool *pool, unsigned cls, sl_job_fn fn, void *arg,
         if (frame != NULL &&
             atomic_load_explicit(&frame->cancelled, memory_order_relaxed))
             return SL_ECANCELED;
-        if (has_room(pool, cls))
+        if (sl__pool_has_room(pool, cls))
             break;
         if (timeout_ns == 0) {
             q->rejected++;
@@ -158,7 +157,7 @@ int sl__pool_enqueue(sl_pool *pool, unsigned cls, sl_job_fn fn, void *arg,
         if (!waited && timeout_ns != SL_POOL_FOREVER)
             deadline = sl__deadline_in(timeout_ns);
         waited = true;
-        if (!wait_room(pool, timeout_ns, &deadline) && !has_room(pool, cls)) {
+        if (!wait_room(pool, timeout_ns, &deadline) && !sl__pool_has_room(pool, cls)) {
             q->rejected++;
             return pool->closing ? SL_ECLOSED : SL_ETIMEDOUT;
         }

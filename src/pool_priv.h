@@ -125,6 +125,9 @@ int sl__pool_enqueue(sl_pool *pool, unsigned cls, sl_job_fn fn, void *arg,
                      sl__frame *frame, uint64_t timeout_ns,
                      struct sl_job **out);
 
+/* True when class `cls` can admit a job now. Lock held. */
+bool sl__pool_has_room(const sl_pool *pool, unsigned cls);
+
 /* Unlinks a queued job from its queues, marks it cancelled in the metrics
  * and its frame, and frees its slot. Lock held. */
 void sl__pool_drop(sl_pool *pool, struct sl_job *job, sl__pending *pending);

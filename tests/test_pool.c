@@ -526,6 +526,31 @@ static void test_wait_helps_with_no_worker_at_all(void)
     sl_pool_destroy(pool);
 }
 
+static void test_submit_helps_when_frame_fills_queue(void)
+{
+    sl_pool *pool = make_pool(0, 64, 4, 0);
+    atomic_uint count = 0;
+    sl_frame_group fg;
+    sl_frame_handle h;
+    int fails = 0;
+
+    CU_ASSERT_EQUAL_FATAL(sl_pool_frame_begin(pool, 1, SL_CLASS_AUDIBLE, 0,
+                                              &fg), SL_OK);
+    for (int i = 0; i < 16; i++)
+        fails += sl_pool_frame_submit(pool, fg, count_job, &count,
+                                      1000 * MS) != SL_OK;
+    CU_ASSERT_EQUAL(fails, 0);
+    CU_ASSERT_EQUAL(atomic_load(&count), 12); /* run while submitting */
+    CU_ASSERT_EQUAL(sl_pool_frame_submit(pool, fg, count_job, &count, 0),
+                    SL_EFULL);
+    CU_ASSERT_EQUAL_FATAL(sl_pool_frame_finish(pool, fg, NULL, NULL, &h),
+                          SL_OK);
+    CU_ASSERT_EQUAL(sl_pool_frame_wait(pool, h, 1000 * MS), SL_OK);
+    CU_ASSERT_EQUAL(atomic_load(&count), 16);
+    sl_pool_frame_release(pool, h);
+    sl_pool_destroy(pool);
+}
+
 /* ------------------------------------------------------------ aging */
 
 typedef struct flood {
@@ -876,6 +901,8 @@ static CU_TestInfo tests[] = {
      test_wait_helps_with_no_free_worker},
     {"a wait helps when there is no worker",
      test_wait_helps_with_no_worker_at_all},
+    {"a frame submit helps when its frame fills the queue",
+     test_submit_helps_when_frame_fills_queue},
     {"Idle jobs are served within the aging bound under an Audible flood",
      test_idle_is_served_within_aging_bound},
     {"resizing 1-8-1 under load 100 times", test_resize_under_load},

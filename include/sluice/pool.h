@@ -265,7 +265,10 @@ SL_API int sl_pool_frame_begin(sl_pool *pool, uint64_t frame_id,
                                sl_frame_group *out);
 
 /* Queues fn(job, arg) as a job of the group, in the frame's class. Waits up
- * to timeout_ns for room (0: never waits, SL_EFULL at once).
+ * to timeout_ns for room (0: never waits, SL_EFULL at once). While the
+ * queue is full it first makes room by running the group's own queued jobs
+ * on the calling thread, as sl_pool_frame_wait() does, so a frame larger
+ * than its queue still gets in with no free worker.
  * Thread: the thread that began the group.
  * Errors: SL_EINVAL; SL_ENOTFOUND (stale group); SL_ESTATE (already
  * finished); SL_ECANCELED (the frame was cancelled or superseded); SL_EFULL
