@@ -39,10 +39,22 @@ static int gain_job(sl_job *job, void *arg)
     return SL_OK;
 }
 
+/* A job with real weight, ~20 us, to show where fan-out pays off. */
+static int heavy_job(sl_job *job, void *arg)
+{
+    uint64_t end = sl__now_ns() + 20000;
+    (void)job;
+    (void)arg;
+    while (sl__now_ns() < end)
+        ;
+    return SL_OK;
+}
+
 typedef int (*job_ptr)(sl_job *, void *);
 /* volatile so the compiler really calls through it, as the pool does */
 static job_ptr volatile direct_empty = empty_job;
 static job_ptr volatile direct_gain = gain_job;
+static job_ptr volatile direct_heavy = heavy_job;
 
 /* One measurement: the pool's cost and the baseline's, ns per unit. */
 typedef struct sample {
@@ -115,7 +127,8 @@ static sample bench_throughput(sl_pool *pool, int n)
 
 /* Frames of `jobs` gain jobs: begin, submit, finish, wait (helping),
  * release; against running the same jobs inline. Mean per frame. */
-static sample bench_frame(sl_pool *pool, int jobs, int reps, float *bufs)
+static sample bench_frame(sl_pool *pool, int jobs, int reps, float *bufs,
+                          sl_job_fn fn, job_ptr volatile *direct)
 {
     uint64_t t0, t_pool, t_base;
 
@@ -125,7 +138,7 @@ static sample bench_frame(sl_pool *pool, int jobs, int reps, float *bufs)
         sl_frame_handle h;
         sl_pool_frame_begin(pool, (uint64_t)r + 1, SL_CLASS_AUDIBLE, 0, &g);
         for (int j = 0; j < jobs; j++)
-            sl_pool_frame_submit(pool, g, gain_job, bufs + j * BLOCK, 0);
+            sl_pool_frame_submit(pool, g, fn, bufs + j * BLOCK, 0);
         sl_pool_frame_finish(pool, g, NULL, NULL, &h);
         sl_pool_frame_wait(pool, h, SL_POOL_FOREVER);
         sl_pool_frame_release(pool, h);
@@ -134,7 +147,7 @@ static sample bench_frame(sl_pool *pool, int jobs, int reps, float *bufs)
     t0 = sl__now_ns();
     for (int r = 0; r < reps; r++)
         for (int j = 0; j < jobs; j++)
-            direct_gain(NULL, bufs + j * BLOCK);
+            (*direct)(NULL, bufs + j * BLOCK);
     t_base = sl__now_ns() - t0;
     return (sample){(double)t_pool / reps, (double)t_base / reps};
 }
@@ -166,10 +179,14 @@ int main(void)
         static const int fan[3] = {2, 8, 32};
         char name[64];
         for (int i = 0; i < RUNS; i++)
-            s[i] = bench_frame(pool, fan[k], 128000 / fan[k], bufs);
+            s[i] = bench_frame(pool, fan[k], 128000 / fan[k], bufs, gain_job,
+                               &direct_gain);
         snprintf(name, sizeof name, "frame fan-out/join, %2d jobs", fan[k]);
         row(name, s, "same jobs inline");
     }
+    for (int i = 0; i < RUNS; i++)
+        s[i] = bench_frame(pool, 8, 200, bufs, heavy_job, &direct_heavy);
+    row("frame fan-out/join, 8 x 20 us jobs", s, "same jobs inline");
     sl_pool_destroy(pool);
     printf("(checksum %u %f)\n", atomic_load(&sink), (double)bufs[0]);
     free(bufs);
