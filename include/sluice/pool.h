@@ -205,8 +205,8 @@ SL_API int sl_pool_shutdown(sl_pool *pool, sl_pool_shutdown_mode mode);
  * it could start). */
 SL_API int sl_pool_resize(sl_pool *pool, unsigned workers);
 
-/* Returns the current number of worker threads.
- * Thread: any thread.
+/* Returns the current number of worker threads (0 for a NULL pool).
+ * Thread: any thread; not for the device callback (takes the pool lock).
  * Errors: none. */
 SL_API unsigned sl_pool_workers(sl_pool *pool);
 
