@@ -326,8 +326,8 @@ SL_API int sl_pool_frame_stats(sl_pool *pool, sl_frame_handle frame,
                                sl_frame_stats *out);
 
 /* Lets go of the frame. A complete frame's slot is freed now; an incomplete
- * one is cancelled and its slot freed when it completes. Either way the
- * handle is stale afterwards.
+ * one is cancelled (its callback, if any, still runs once) and its slot
+ * freed when it completes. Either way the handle is stale afterwards.
  * Thread: any thread; not for the device callback.
  * Errors: SL_ENOTFOUND (already released). */
 SL_API int sl_pool_frame_release(sl_pool *pool, sl_frame_handle frame);
