@@ -27,6 +27,7 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_ring,
     &sl_suite_jack,
     &sl_suite_portaudio,
+    &sl_suite_pool,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])
 

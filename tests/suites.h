@@ -20,5 +20,6 @@ extern const sl_test_suite sl_suite_fault;
 extern const sl_test_suite sl_suite_ring;
 extern const sl_test_suite sl_suite_jack;
 extern const sl_test_suite sl_suite_portaudio;
+extern const sl_test_suite sl_suite_pool;
 
 #endif /* SLUICE_TESTS_SUITES_H */
