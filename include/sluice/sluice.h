@@ -8,5 +8,6 @@
 #include <sluice/error.h>
 #include <sluice/version.h>
 #include <sluice/ring.h>
+#include <sluice/effect.h>
 
 #endif /* SLUICE_SLUICE_H */
