@@ -164,13 +164,18 @@ void sl__biquad_band_set(sl_biquad_band *b, sl_biquad_role role, float v)
     sl__ramp_set(r, v, b->ramp_len);
 }
 
+void sl__biquad_band_reset_state(sl_biquad_band *b)
+{
+    memset(b->state, 0, (size_t)b->channels * 4 * sizeof *b->state);
+}
+
 void sl__biquad_band_reset(sl_biquad_band *b)
 {
     sl__ramp_finish(&b->freq);
     sl__ramp_finish(&b->width);
     sl__ramp_finish(&b->gain);
     redesign(b);
-    memset(b->state, 0, (size_t)b->channels * 4 * sizeof *b->state);
+    sl__biquad_band_reset_state(b);
 }
 
 /* Runs the section with fixed coefficients. */

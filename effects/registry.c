@@ -20,7 +20,13 @@
     X(allpass)                                                                 \
     X(equalizer)                                                               \
     X(bass)                                                                    \
-    X(treble)
+    X(treble)                                                                  \
+    X(eq)                                                                      \
+    X(echo)                                                                    \
+    X(chorus)                                                                  \
+    X(compress)                                                                \
+    X(limit)                                                                   \
+    X(reverb)
 
 #define SL__DECLARE(name) extern const sl_effect_vtable sl__fx_##name;
 SL__BUILTIN_EFFECTS(SL__DECLARE)

@@ -65,6 +65,8 @@ int sl__biquad_band_init(sl_biquad_band *b, sl_biquad_type type,
 void sl__biquad_band_free(sl_biquad_band *b);
 void sl__biquad_band_set(sl_biquad_band *b, sl_biquad_role role, float v);
 void sl__biquad_band_reset(sl_biquad_band *b);
+/* Clears the signal memory only; cheap when it is already clear. */
+void sl__biquad_band_reset_state(sl_biquad_band *b);
 void sl__biquad_band_process(sl_biquad_band *b, float *buf, size_t frames);
 
 /* A whole effect made of one band: create/destroy/set_param/reset/process

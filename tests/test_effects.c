@@ -47,7 +47,8 @@ static void test_registry_lists_builtins(void)
 {
     static const char *const want[] = {
         "gain", "mute", "pan", "lowpass", "highpass", "bandpass", "notch",
-        "allpass", "equalizer", "bass", "treble"};
+        "allpass", "equalizer", "bass", "treble", "eq", "echo", "chorus",
+        "compress", "limit", "reverb"};
 
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const sl_effect_vtable *vt = sl_effect_find(want[i]);
@@ -464,6 +465,198 @@ static void test_biquads_match_sox(void)
     printf("[worst SNR vs sox = %.1f dB] ", worst);
 }
 
+/* ---- eq, echo, chorus, reverb ---------------------------------------- */
+
+static void test_eq_band_matches_peaking_formula(void)
+{
+    static const double freqs[] = {60, 200, 500, 800, 1000, 1300, 2400,
+                                   5000, 12000};
+    sl_effect *fx = make("eq", 1);
+
+    set(fx, "freq2", 1000.0f);
+    set(fx, "q2", 1.4f);
+    set(fx, "gain2", 6.0f);
+    sl_effect_reset(fx);
+    for (size_t j = 0; j < sizeof freqs / sizeof freqs[0]; j++) {
+        double want = sl__biquad_analytic_db(SL__BQ_PEAK, RATE, 1000.0,
+                                             (double)1.4f, 6.0, freqs[j]);
+        CU_ASSERT_DOUBLE_EQUAL(measure_db(fx, freqs[j]), want, 0.1);
+    }
+    sl_effect_destroy(fx);
+}
+
+static void test_echo_repeats_with_decay_and_feedback(void)
+{
+    enum { N = 2000 };
+    float buf[N] = {0};
+    sl_effect *fx = make("echo", 1);
+
+    set(fx, "delay", 10.0f); /* 480 samples */
+    set(fx, "decay", 0.5f);
+    set(fx, "feedback", 0.5f);
+    sl_effect_reset(fx);
+    buf[0] = 1.0f;
+    sl_effect_process(fx, buf, N);
+    CU_ASSERT_EQUAL(buf[0], 1.0f);
+    CU_ASSERT_DOUBLE_EQUAL(buf[480], 0.5, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(buf[960], 0.25, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(buf[1440], 0.125, 1e-6);
+    CU_ASSERT_EQUAL(buf[479], 0.0f);
+    CU_ASSERT_EQUAL(buf[481], 0.0f);
+    sl_effect_destroy(fx);
+}
+
+static void test_dry_only_settings_pass_exactly(void)
+{
+    enum { N = 4800, CH = 2 };
+    static float in[N * CH], buf[N * CH];
+    static const struct {
+        const char *fx, *param;
+        float v;
+    } cases[] = {{"chorus", "mix", 0.0f}, {"reverb", "wet", 0.0f},
+                 {"echo", "decay", 0.0f}};
+
+    fill_noise(in, N * CH, 21, 0.8f);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        sl_effect *fx = make(cases[k].fx, CH);
+        set(fx, cases[k].param, cases[k].v);
+        sl_effect_reset(fx);
+        memcpy(buf, in, sizeof in);
+        sl_effect_process(fx, buf, N);
+        CU_ASSERT_EQUAL(memcmp(buf, in, sizeof in), 0);
+        sl_effect_destroy(fx);
+    }
+}
+
+static void test_reverb_tail_decays(void)
+{
+    enum { BLOCK = 4800, CH = 2 };
+    static float buf[BLOCK * CH];
+    double first = 0.0, later = 0.0;
+    sl_effect *fx = make("reverb", CH);
+
+    for (int b = 0; b < 30; b++) {
+        memset(buf, 0, sizeof buf);
+        if (b == 0)
+            buf[0] = buf[1] = 1.0f;
+        sl_effect_process(fx, buf, BLOCK);
+        for (size_t i = 0; i < BLOCK * CH; i++) {
+            CU_ASSERT_FATAL(isfinite(buf[i]));
+            if (b == 1)
+                first += (double)buf[i] * buf[i];
+            if (b == 29)
+                later += (double)buf[i] * buf[i];
+        }
+    }
+    CU_ASSERT(first > 1e-4);      /* it reverberates */
+    CU_ASSERT(later < first * 1e-3); /* and dies away */
+    /* The two channels' tails differ (stereo spread). */
+    CU_ASSERT(buf[0] != buf[1] || buf[0] == 0.0f);
+    sl_effect_destroy(fx);
+}
+
+/* ---- dynamics --------------------------------------------------------- */
+
+/* The compressor's static curve, written out independently of compress.c. */
+static double comp_formula(double x, double t, double r, double w)
+{
+    if (2.0 * (x - t) < -w)
+        return x;
+    if (2.0 * fabs(x - t) <= w)
+        return x + (1.0 / r - 1.0) * pow(x - t + w / 2.0, 2.0) / (2.0 * w);
+    return t + (x - t) / r;
+}
+
+static void check_compressor(float knee, float detect)
+{
+    enum { N = 48000 };
+    static float buf[N];
+    sl_effect *fx = make("compress", 1);
+    double worst = 0.0;
+
+    set(fx, "threshold", -20.0f);
+    set(fx, "ratio", 4.0f);
+    set(fx, "knee", knee);
+    set(fx, "makeup", 3.0f);
+    set(fx, "detect", detect);
+    sl_effect_reset(fx);
+    for (double x = -50.0; x <= 0.0; x += 2.5) {
+        float a = (float)pow(10.0, x / 20.0);
+        double want = comp_formula(20.0 * log10(a), -20.0, 4.0, knee) + 3.0;
+        for (size_t i = 0; i < N; i++)
+            buf[i] = a;
+        sl_effect_process(fx, buf, N);
+        double got = 20.0 * log10(buf[N - 1]);
+        worst = fmax(worst, fabs(got - want));
+        CU_ASSERT_DOUBLE_EQUAL(got, want, 0.5);
+    }
+    printf("[knee %g %s: worst %.2e dB] ", knee, detect > 0 ? "rms" : "peak",
+           worst);
+    sl_effect_destroy(fx);
+}
+
+static void test_compressor_static_curve(void)
+{
+    check_compressor(6.0f, 0.0f);
+    check_compressor(0.0f, 0.0f);
+    check_compressor(12.0f, 1.0f);
+}
+
+static void test_compressor_attack_is_smooth(void)
+{
+    enum { N = 9600 };
+    static float buf[N];
+    sl_effect *fx = make("compress", 1);
+    int monotonic = 1;
+
+    /* A step from -40 dB to 0 dB: the gain falls smoothly, the output
+     * envelope decreases monotonically after the step. */
+    for (size_t i = 0; i < N; i++)
+        buf[i] = i < 100 ? 0.01f : 1.0f;
+    sl_effect_process(fx, buf, N);
+    for (size_t i = 102; i < N; i++)
+        monotonic &= buf[i] <= buf[i - 1];
+    CU_ASSERT(monotonic);
+    sl_effect_destroy(fx);
+}
+
+static void test_limiter_never_exceeds_ceiling(void)
+{
+    enum { N = 96000, CH = 2 };
+    static float buf[N * CH];
+    static const float ceilings[] = {-1.0f, -6.0f, 0.0f};
+    double overall = -INFINITY;
+
+    for (size_t k = 0; k < sizeof ceilings / sizeof ceilings[0]; k++) {
+        sl_effect *fx = make("limit", CH);
+        float c = (float)pow(10.0, ceilings[k] / 20.0);
+        float drive = c * (float)pow(10.0, 12.0 / 20.0); /* +12 dB over */
+        double peak = 0.0;
+        set(fx, "ceiling", ceilings[k]);
+        sl_effect_reset(fx);
+        /* sines, noise bursts and single-sample spikes */
+        fill_noise(buf, N * CH, 17 + (unsigned)k, 1.0f);
+        for (size_t i = 0; i < N; i++) {
+            double env = (i / 4800) % 3 == 0 ? 1.0 : 0.3;
+            for (int ch = 0; ch < CH; ch++) {
+                float *s = &buf[i * CH + (size_t)ch];
+                double sine = sin(2 * M_PI * (220.0 + 110 * ch) * i / RATE);
+                *s = drive * (float)(env * (0.7 * sine + 0.3 * *s));
+                if (i % 7919 == 0)
+                    *s = ch ? -drive : drive;
+            }
+        }
+        sl_effect_process(fx, buf, N);
+        for (size_t i = 0; i < N * CH; i++)
+            peak = fmax(peak, fabs(buf[i]));
+        CU_ASSERT(peak <= c);
+        CU_ASSERT(peak >= c * 0.9); /* it limits, it does not mute */
+        overall = fmax(overall, 20.0 * log10(peak) - ceilings[k]);
+        sl_effect_destroy(fx);
+    }
+    printf("[highest peak relative to ceiling %.7f dB] ", overall);
+}
+
 /* ---- properties every built-in must have ----------------------------- */
 
 static void test_silence_in_silence_out_for_linear_effects(void)
@@ -491,7 +684,7 @@ static void test_silence_in_silence_out_for_linear_effects(void)
         checked++;
         sl_effect_destroy(fx);
     }
-    CU_ASSERT(checked >= 11);
+    CU_ASSERT(checked >= 15);
 }
 
 /* Sets each parameter to a value that makes the effect do something. */
@@ -598,6 +791,15 @@ static CU_TestInfo tests[] = {
     {"biquads match the analytic magnitude",
      test_biquads_match_analytic_magnitude},
     {"biquads match sox", test_biquads_match_sox},
+    {"eq band matches the peaking formula",
+     test_eq_band_matches_peaking_formula},
+    {"echo repeats with decay and feedback",
+     test_echo_repeats_with_decay_and_feedback},
+    {"dry-only settings pass exactly", test_dry_only_settings_pass_exactly},
+    {"reverb tail decays", test_reverb_tail_decays},
+    {"compressor static curve within 0.5 dB", test_compressor_static_curve},
+    {"compressor attack is smooth", test_compressor_attack_is_smooth},
+    {"limiter never exceeds its ceiling", test_limiter_never_exceeds_ceiling},
     {"silence in, silence out (linear effects)",
      test_silence_in_silence_out_for_linear_effects},
     {"no denormals in a 10 s tail", test_no_denormals_in_a_ten_second_tail},
