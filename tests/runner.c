@@ -26,6 +26,7 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_fault,
     &sl_suite_ring,
     &sl_suite_effects,
+    &sl_suite_chain,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])
 

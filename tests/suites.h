@@ -19,5 +19,6 @@ extern const sl_test_suite sl_suite_error;
 extern const sl_test_suite sl_suite_fault;
 extern const sl_test_suite sl_suite_ring;
 extern const sl_test_suite sl_suite_effects;
+extern const sl_test_suite sl_suite_chain;
 
 #endif /* SLUICE_TESTS_SUITES_H */
