@@ -126,6 +126,9 @@ static int parse_one(const char *s, size_t len, double rate, parsed *out,
         while (s < end && !isspace((unsigned char)*s) && t < MAX_TOKEN - 1)
             tok[t++] = *s++;
         tok[t] = '\0';
+        if (s < end && !isspace((unsigned char)*s))
+            return fail(err, elen, SL_EINVAL, "%s%sargument too long: '%s...'",
+                        name, *name ? ": " : "", tok);
         if (n++ == 0) {
             memcpy(name, tok, t + 1);
             out->vt = sl_effect_find(name);

@@ -585,6 +585,11 @@ static void test_parse_errors(void)
     check_error(" ; ;", SL_EINVAL, "expected an effect name");
     check_error("mute 1 1", SL_EINVAL,
                 "mute: too many arguments: expected [ON], got '1'");
+    check_error("gain 1111111111111111111111111111111111111111111111111111111"
+                "111111111",
+                SL_EINVAL,
+                "gain: argument too long: '111111111111111111111111111111111111"
+                "111111111111111111111111111...'");
     check_error("gain nan", SL_EINVAL,
                 "gain: GAIN: expected a level in dB between -120 and 24, got "
                 "'nan'");
