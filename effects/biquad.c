@@ -190,6 +190,11 @@ static void run(sl_biquad_band *b, float *buf, size_t frames)
         for (size_t i = 0; i < frames; i++) {
             double x = buf[i * ch + k];
             double y = c.b0 * x + c.b1 * x1 + c.b2 * x2 - c.a1 * y1 - c.a2 * y2;
+            /* A decaying tail can fall from 1e-30 into the float subnormal
+             * range within one block; flushing per sample keeps both the
+             * output and the state clean without relying on FTZ. */
+            if (fabs(y) < SL__FLUSH_BELOW)
+                y = 0.0;
             x2 = x1, x1 = x, y2 = y1, y1 = y;
             buf[i * ch + k] = (float)y;
         }

@@ -190,8 +190,11 @@ void sl_effect_reset(sl_effect *fx)
 
 void sl__effect_sanitize(float *buf, size_t samples)
 {
+    /* Non-finite samples (the NaN policy) and magnitudes below -600 dBFS,
+     * subnormals included, become 0, so no effect ever starts from a
+     * value that can poison or denormalize its state. */
     for (size_t i = 0; i < samples; i++)
-        if (!isfinite(buf[i]))
+        if (!isfinite(buf[i]) || fabsf(buf[i]) < (float)SL__FLUSH_BELOW)
             buf[i] = 0.0f;
 }
 

@@ -130,7 +130,9 @@ static inline void sl__fpu_leave(const sl_fpu_guard *g)
 #endif
 }
 
-/* Replaces every NaN and +-Inf sample with 0 (the input policy). */
+/* Replaces every NaN and +-Inf sample with 0 (the input policy), and
+ * every sample whose magnitude is below SL__FLUSH_BELOW (subnormals
+ * included) with exact 0. */
 void sl__effect_sanitize(float *buf, size_t samples);
 
 /* Runs the effect's process() on finite input, without the FPU guard (the

@@ -747,6 +747,37 @@ static void test_no_denormals_in_a_ten_second_tail(void)
     }
 }
 
+/* The same tail with the effects' process() called directly, so without
+ * the FTZ/DAZ guard: the explicit flushing of recursive state alone must
+ * keep every output sample out of the subnormal range (the guarantee on
+ * architectures without a flush-to-zero mode). */
+static void test_no_denormals_without_ftz(void)
+{
+    enum { BLOCK = 480, CH = 2, BLOCKS = 1000 };
+    float buf[BLOCK * CH];
+#ifdef SL__HAVE_MXCSR
+    unsigned csr = _mm_getcsr();
+    CU_ASSERT_EQUAL(csr & 0x8040u, 0); /* FTZ and DAZ are off here */
+#endif
+
+    for (size_t k = 0; sl__builtin_effects[k] != NULL; k++) {
+        sl_effect *fx = make(sl__builtin_effects[k]->name, CH);
+        int bad = 0;
+        make_audible(fx);
+        for (int b = 0; b < BLOCKS; b++) {
+            memset(buf, 0, sizeof buf);
+            if (b == 0)
+                buf[0] = buf[1] = 1.0f;
+            fx->vt->process(fx, buf, BLOCK);
+            bad |= any_subnormal(buf, BLOCK * CH) || state_subnormal(fx);
+        }
+        if (bad)
+            fprintf(stderr, "\n%s: subnormal without FTZ\n", fx->vt->name);
+        CU_ASSERT(!bad);
+        sl_effect_destroy(fx);
+    }
+}
+
 /* NaN and Inf in the input cost those samples only: the output is finite
  * throughout and, once the input is clean again, the effect sounds as a
  * fresh instance would after its memory has passed. */
@@ -803,6 +834,8 @@ static CU_TestInfo tests[] = {
     {"silence in, silence out (linear effects)",
      test_silence_in_silence_out_for_linear_effects},
     {"no denormals in a 10 s tail", test_no_denormals_in_a_ten_second_tail},
+    {"no denormals without FTZ (state flushing alone)",
+     test_no_denormals_without_ftz},
     {"NaN does not poison", test_nan_does_not_poison},
     CU_TEST_INFO_NULL,
 };

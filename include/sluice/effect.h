@@ -26,8 +26,10 @@
  *    silent sample and can never poison an effect's state; the built-ins
  *    also clear their recursive state if it ever becomes non-finite;
  *  - denormals: sl_effect_process() runs the effect with flush-to-zero and
- *    denormals-are-zero set on x86 (restored afterwards), and the built-ins
- *    flush their recursive state below 1e-30 to exact zero at block ends.
+ *    denormals-are-zero set on x86 (restored afterwards), sets input
+ *    samples below 1e-30 (-600 dBFS) to exact 0, and the built-ins flush
+ *    recursive state below 1e-30 to exact zero, so they stay clean on
+ *    architectures without a flush-to-zero mode too.
  */
 #ifndef SLUICE_EFFECT_H
 #define SLUICE_EFFECT_H
@@ -165,7 +167,8 @@ SL_API float sl_effect_get_param(const sl_effect *fx, unsigned index);
 SL_API void sl_effect_reset(sl_effect *fx);
 
 /* Processes `frames` interleaved frames in place. Non-finite input samples
- * are replaced by 0 first; runs with denormals flushed (see top of file).
+ * and samples below 1e-30 are replaced by 0 first; runs with denormals
+ * flushed (see top of file).
  * Thread: the audio thread; RT-safe.
  * Errors: none. */
 SL_API void sl_effect_process(sl_effect *fx, float *buf, size_t frames);
