@@ -110,6 +110,7 @@ int sl__chain_node_new(sl_chain *chain, const char *kind, sl_chain_node **out)
         n->values[i] = n->fx->vt->params[i].def;
     atomic_init(&n->dirty, 0);
     atomic_init(&n->bypass, 0);
+    n->fresh = 1;
     n->id = chain->next_id++;
     *out = n;
     return SL_OK;

@@ -43,9 +43,13 @@ static int faded_out(const sl_chain *c)
     return 1;
 }
 
+static void take_params(sl_chain_node *n);
+
 /* Makes the target list current. Its differing nodes start dry (or, when
- * `instant`, at their final mix). Then tells the control side that older
- * snapshots and the nodes only they held are no longer reached. */
+ * `instant`, at their final mix). Nodes that have never run take the
+ * parameters set since they were created without a ramp: nothing of them
+ * has been heard yet. Then tells the control side that older snapshots
+ * and the nodes only they held are no longer reached. */
 static void switch_to(sl_chain *c, int instant)
 {
     for (size_t i = c->old_lo; i < c->old_hi; i++)
@@ -53,6 +57,11 @@ static void switch_to(sl_chain *c, int instant)
     for (size_t i = c->new_lo; i < c->new_hi; i++) {
         sl_chain_node *n = c->next->nodes[i];
         int bypass = atomic_load_explicit(&n->bypass, memory_order_relaxed);
+        if (n->fresh) {
+            take_params(n);
+            n->fx->vt->reset(n->fx);
+            n->fresh = 0;
+        }
         n->fading = 0;
         n->mix = instant && !bypass ? 1.0f : 0.0f;
     }

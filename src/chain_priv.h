@@ -26,6 +26,7 @@ struct sl_chain_node {
     float mix;  /* how much of the effect's output is heard, 0..1 */
     int fading; /* fading out for a structural change */
     int idle;   /* was skipped (fully dry) in the last block */
+    int fresh;  /* has never been run: parameters may jump */
     /* control side only */
     float values[SL_EFFECT_MAX_PARAMS];
     uint64_t removed_seq; /* 0 while in the chain */

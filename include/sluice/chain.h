@@ -38,7 +38,10 @@
  *    audio thread.
  *
  * The very first snapshot the audio side sees (before it has processed
- * anything) is adopted at once, without a fade.
+ * anything) is adopted at once, without a fade. An effect's parameters set
+ * between its creation and the moment it first runs apply without a ramp
+ * (nothing of it has been heard), so a chain built in code before playback
+ * starts exactly as configured.
  */
 #ifndef SLUICE_CHAIN_H
 #define SLUICE_CHAIN_H
