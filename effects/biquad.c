@@ -98,8 +98,10 @@ void sl__biquad_design(sl_biquad_coefs *c, sl_biquad_type type, double rate,
     c->a2 = r[5] / r[3];
 }
 
-double sl__biquad_analytic_db(sl_biquad_type type, double rate, double freq,
-                              double width, double gain_db, double f)
+/* The analog prototype's response at the frequency the bilinear
+ * transform maps f to. */
+static double complex analytic(sl_biquad_type type, double rate, double freq,
+                               double width, double gain_db, double f)
 {
     double a = pow(10.0, gain_db / 40.0), q = width, sa = sqrt(a);
     double complex s =
@@ -124,7 +126,20 @@ double sl__biquad_analytic_db(sl_biquad_type type, double rate, double freq,
         h = a * (a * s * s + (sa / q) * s + 1) / (s * s + (sa / q) * s + a);
         break;
     }
-    return 20.0 * log10(cabs(h));
+    return h;
+}
+
+double sl__biquad_analytic_db(sl_biquad_type type, double rate, double freq,
+                              double width, double gain_db, double f)
+{
+    return 20.0 * log10(cabs(analytic(type, rate, freq, width, gain_db, f)));
+}
+
+double sl__biquad_analytic_phase(sl_biquad_type type, double rate,
+                                 double freq, double width, double gain_db,
+                                 double f)
+{
+    return carg(analytic(type, rate, freq, width, gain_db, f));
 }
 
 static void redesign(sl_biquad_band *b)

@@ -49,6 +49,11 @@ void sl__biquad_design(sl_biquad_coefs *c, sl_biquad_type type, double rate,
 double sl__biquad_analytic_db(sl_biquad_type type, double rate, double freq,
                               double width, double gain_db, double f);
 
+/* Likewise the phase in radians, in (-pi, pi]. */
+double sl__biquad_analytic_phase(sl_biquad_type type, double rate,
+                                 double freq, double width, double gain_db,
+                                 double f);
+
 /* One smoothed section on `channels` channels. */
 typedef struct sl_biquad_band {
     sl_biquad_type type;

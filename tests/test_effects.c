@@ -339,10 +339,11 @@ static sl_effect *make_bq(const bq_case *c, unsigned ch)
     return fx;
 }
 
-/* The filter's measured gain in dB at f Hz: a unit sine runs 0.25 s to
- * settle, then 0.5 s (an integer number of cycles for even f) is
- * correlated with the sine and cosine at f. */
-static double measure_db(sl_effect *fx, double f)
+/* The filter's measured gain in dB at f Hz, and its phase in *phase when
+ * not NULL: a unit sine runs 0.25 s to settle, then 0.5 s (an integer
+ * number of cycles for even f) is correlated with the sine and cosine at
+ * f. */
+static double measure(sl_effect *fx, double f, double *phase)
 {
     enum { SETTLE = 12000, WIN = 24000 };
     static float buf[SETTLE + WIN];
@@ -356,14 +357,28 @@ static double measure_db(sl_effect *fx, double f)
         re += buf[i] * sin(w);
         im += buf[i] * cos(w);
     }
+    if (phase != NULL)
+        *phase = atan2(im, re);
     return 20.0 * log10(2.0 * sqrt(re * re + im * im) / WIN);
+}
+
+static double measure_db(sl_effect *fx, double f)
+{
+    return measure(fx, f, NULL);
+}
+
+/* The difference of two angles, folded into [0, pi]. */
+static double angle_diff(double a, double b)
+{
+    double d = fmod(fabs(a - b), 2.0 * M_PI);
+    return d > M_PI ? 2.0 * M_PI - d : d;
 }
 
 static void test_biquads_match_analytic_magnitude(void)
 {
     static const double freqs[] = {50, 120, 400, 950, 1800, 3200,
                                    6000, 11000, 17000};
-    double worst = 0.0;
+    double worst = 0.0, worst_ph = 0.0;
 
     for (size_t k = 0; k < N_BQ; k++) {
         const bq_case *c = &bq_cases[k];
@@ -372,8 +387,17 @@ static void test_biquads_match_analytic_magnitude(void)
         for (size_t j = 0; j < sizeof freqs / sizeof freqs[0]; j++) {
             double want = sl__biquad_analytic_db(c->type, RATE, c->freq,
                                                  c->width, c->gain, freqs[j]);
-            double got = measure_db(fx, freqs[j]);
+            double ph, got = measure(fx, freqs[j], &ph);
             double err = fabs(got - want);
+            double ph_want = sl__biquad_analytic_phase(
+                c->type, RATE, c->freq, c->width, c->gain, freqs[j]);
+            /* The phase too (the allpass has nothing else to show); only
+             * where the level is high enough for it to be measurable. */
+            if (want > -60.0) {
+                double pe = angle_diff(ph, ph_want) * 180.0 / M_PI;
+                worst_ph = fmax(worst_ph, pe);
+                CU_ASSERT(pe <= 0.1);
+            }
             if (err > worst)
                 worst = err;
             if (err > 0.1)
@@ -383,7 +407,8 @@ static void test_biquads_match_analytic_magnitude(void)
         }
         sl_effect_destroy(fx);
     }
-    printf("[worst |measured - analytic| = %.2e dB] ", worst);
+    printf("[worst |measured - analytic| = %.2e dB, phase %.2e deg] ", worst,
+           worst_ph);
 }
 
 /* ---- against sox -------------------------------------------------------- */
@@ -819,7 +844,7 @@ static CU_TestInfo tests[] = {
     {"pan is exact and equal-power", test_pan_is_exact_equal_power},
     {"mute gives exact silence", test_mute_gives_exact_silence},
     {"a gain jump is ramped", test_gain_jump_is_ramped},
-    {"biquads match the analytic magnitude",
+    {"biquads match the analytic magnitude and phase",
      test_biquads_match_analytic_magnitude},
     {"biquads match sox", test_biquads_match_sox},
     {"eq band matches the peaking formula",
