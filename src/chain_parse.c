@@ -66,16 +66,22 @@ static const char *what(const char *unit)
     return "a number";
 }
 
+/* The largest value the text form accepts: frequencies stop at Nyquist. */
+static double range_max(const sl_effect_param *p, double rate)
+{
+    if (strcmp(p->unit, "Hz") == 0 && p->max > rate / 2.0)
+        return rate / 2.0;
+    return p->max;
+}
+
 /* Parses one argument; 0 or a message in err. */
 static int parse_arg(const sl_effect_vtable *vt, unsigned i, const char *tok,
                      double rate, float *out, char *err, size_t len)
 {
     const sl_effect_param *p = &vt->params[i];
-    double max = p->max, v;
+    double max = range_max(p, rate), v;
     char *end, name[MAX_TOKEN];
 
-    if (strcmp(p->unit, "Hz") == 0 && max > rate / 2.0)
-        max = rate / 2.0;
     v = strtod(tok, &end);
     if (end != tok && strcmp(p->unit, "Hz") == 0 && *end == 'k')
         v *= 1000.0, end++;
@@ -105,6 +111,19 @@ static void usage(const sl_effect_vtable *vt, char *buf, size_t len)
                                  i ? " " : "", i >= vt->n_required ? "[" : "",
                                  name, i >= vt->n_required ? "]" : "");
     }
+}
+
+/* The message for a required argument that was left out. */
+static int missing(const sl_effect_vtable *vt, unsigned i, double rate,
+                   char *err, size_t len)
+{
+    const sl_effect_param *p = &vt->params[i];
+    char name[MAX_TOKEN];
+
+    upper(name, p->name);
+    return fail(err, len, SL_EINVAL,
+                "%s: %s: missing, expected %s between %g and %g", vt->name,
+                name, what(p->unit), (double)p->min, range_max(p, rate));
 }
 
 /* Parses one "NAME ARG..." segment of `len` characters. */
@@ -153,16 +172,8 @@ static int parse_one(const char *s, size_t len, double rate, parsed *out,
     }
     if (out->vt == NULL)
         return fail(err, elen, SL_EINVAL, "expected an effect name");
-    if (out->given < out->vt->n_required) {
-        const sl_effect_param *p = &out->vt->params[out->given];
-        double max = p->max;
-        if (strcmp(p->unit, "Hz") == 0 && max > rate / 2.0)
-            max = rate / 2.0;
-        upper(tok, p->name);
-        return fail(err, elen, SL_EINVAL,
-                    "%s: %s: missing, expected %s between %g and %g", name,
-                    tok, what(p->unit), (double)p->min, max);
-    }
+    if (out->given < out->vt->n_required)
+        return missing(out->vt, out->given, rate, err, elen);
     return SL_OK;
 }
 
