@@ -11,6 +11,8 @@
  * minimum window, so h[j] <= r[m] and therefore g[n] <= r[m]: the ceiling
  * holds exactly, while the averaging turns each gain drop into a smooth
  * L-sample ramp. c carries a 1e-6 relative margin for float rounding.
+ * While CEILING ramps (20 ms), each frame is held to the ceiling in force
+ * when it entered, so a lowered ceiling is reached one lookahead later.
  * Latency: L-1 frames. The sliding minimum is a monotonic deque, so the
  * cost per frame is constant. All buffers are allocated at create time.
  * create/destroy: control thread; the rest: audio thread, RT-safe.

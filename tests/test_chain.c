@@ -527,6 +527,12 @@ static void test_parse_valid_forms(void)
     check_parse("echo 60 0.4; compress -18 3; limit -1; reverb 0.7; pan -0.5",
                 k4, "position", 4, -0.5f);
     check_parse("bandpass 1k 2; notch 50 10", k5, "q", 1, 10.0f);
+
+    /* A player's own kind is parsed like a built-in. */
+    const char *k6[] = {"gain", "test-invert", NULL};
+    int err = sl_effect_register(&sl__test_invert);
+    CU_ASSERT(err == SL_OK || err == SL_EBUSY);
+    check_parse("gain -1; test-invert 0.25", k6, "amount", 1, 0.25f);
 }
 
 static void check_error(const char *text, int code, const char *msg)
