@@ -28,6 +28,8 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_jack,
     &sl_suite_portaudio,
     &sl_suite_pool,
+    &sl_suite_effects,
+    &sl_suite_chain,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])
 

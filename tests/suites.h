@@ -21,5 +21,7 @@ extern const sl_test_suite sl_suite_ring;
 extern const sl_test_suite sl_suite_jack;
 extern const sl_test_suite sl_suite_portaudio;
 extern const sl_test_suite sl_suite_pool;
+extern const sl_test_suite sl_suite_effects;
+extern const sl_test_suite sl_suite_chain;
 
 #endif /* SLUICE_TESTS_SUITES_H */

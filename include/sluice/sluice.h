@@ -9,5 +9,7 @@
 #include <sluice/version.h>
 #include <sluice/ring.h>
 #include <sluice/pool.h>
+#include <sluice/effect.h>
+#include <sluice/chain.h>
 
 #endif /* SLUICE_SLUICE_H */
