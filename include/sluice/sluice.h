@@ -8,5 +8,7 @@
 #include <sluice/error.h>
 #include <sluice/version.h>
 #include <sluice/ring.h>
+#include <sluice/node.h>
+#include <sluice/scheduler.h>
 
 #endif /* SLUICE_SLUICE_H */
