@@ -25,6 +25,7 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_error,
     &sl_suite_fault,
     &sl_suite_ring,
+    &sl_suite_scheduler,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])
 

@@ -18,5 +18,6 @@ typedef struct sl_test_suite {
 extern const sl_test_suite sl_suite_error;
 extern const sl_test_suite sl_suite_fault;
 extern const sl_test_suite sl_suite_ring;
+extern const sl_test_suite sl_suite_scheduler;
 
 #endif /* SLUICE_TESTS_SUITES_H */

@@ -1,0 +1,1041 @@
+/*
+ * test_scheduler.c: the scheduler thread: parking and CPU use, class
+ * order, outcome folding, isolation (errors, faults, slow and overrunning
+ * ticks), wakes (latency and the lost-wake window), the command queue
+ * under churn, node lifecycles on every path, shutdown and destroy.
+ *
+ * Timing assertions leave wide margins for a loaded two-core machine but
+ * still fail on the bugs they target (a busy spin, a lost wake, a park
+ * that ignores wakes). CPU is measured on the scheduler thread's own CPU
+ * clock, which other processes' load does not inflate.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sluice/error.h>
+#include <sluice/node.h>
+#include <sluice/scheduler.h>
+#include "clock.h"
+#include "scheduler_priv.h"
+#include "suites.h"
+
+#define MS 1000000ull
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Polls `cond` every 200 us until it holds or `ms` milliseconds pass. */
+#define WAIT_FOR(cond, ms)                                                     \
+    ({                                                                         \
+        uint64_t wf_end_ = sl__now_ns() + (uint64_t)(ms) * MS;                 \
+        bool wf_ok_;                                                           \
+        while (!(wf_ok_ = (cond)) && sl__now_ns() < wf_end_)                   \
+            sleep_ns(200000);                                                  \
+        wf_ok_;                                                                \
+    })
+
+/* ---- a configurable test node ----------------------------------------- */
+
+typedef enum mode {
+    M_WAITING,       /* always WAITING */
+    M_BACKPRESSURED, /* always BACKPRESSURED */
+    M_PENDING,       /* always PENDING */
+    M_PROGRESS,      /* PROGRESS, DONE after `limit` ticks (0: never) */
+    M_FAIL_AT,       /* PROGRESS, SL_EIO at tick `at` */
+    M_SEGV_AT,       /* PROGRESS, a write to a read-only page at tick `at` */
+    M_SLEEP,         /* sleeps `sleep_ns`, then returns `ret` */
+    M_LOG,           /* logs its tag, WAITING */
+    M_WORK,          /* PROGRESS when work is pending, else WAITING */
+    M_BLOCK,         /* blocks until `release` is set, then DONE */
+    M_RETURN,        /* returns `ret` */
+    M_SHUTDOWN_SELF, /* calls sl_scheduler_shutdown() from its tick */
+} mode;
+
+typedef struct tnode {
+    sl_node base;
+    mode mode;
+    int limit, at, ret;
+    uint64_t sleep_ns;
+    char tag;
+    bool heap; /* destroy frees it */
+    sl_scheduler *sched;
+    atomic_int ticks, cancels, recycles, destroys;
+    atomic_int misordered; /* a lifecycle call came out of order */
+    atomic_int pending, handled;
+    atomic_bool release, blocked;
+    atomic_int self_shutdown_result;
+} tnode;
+
+static atomic_int g_heap_destroyed, g_heap_misordered;
+static volatile int *g_readonly_page;
+
+/* The shared log of M_LOG ticks: (pass, tag), appended on the scheduler
+ * thread, published by the release store of its length. */
+#define LOG_MAX 4096
+static struct { uint64_t pass; char tag; } g_log[LOG_MAX];
+static atomic_int g_log_len;
+static atomic_ullong g_current_pass;
+
+static int work_tick(tnode *t)
+{
+    if (atomic_load(&t->pending) > atomic_load(&t->handled)) {
+        atomic_fetch_add(&t->handled, 1);
+        return SL_NODE_PROGRESS;
+    }
+    return SL_NODE_WAITING;
+}
+
+static void log_tick(tnode *t)
+{
+    int n = atomic_load_explicit(&g_log_len, memory_order_relaxed);
+    if (n >= LOG_MAX)
+        return;
+    g_log[n].pass = atomic_load(&g_current_pass);
+    g_log[n].tag = t->tag;
+    atomic_store_explicit(&g_log_len, n + 1, memory_order_release);
+}
+
+static int block_tick(tnode *t)
+{
+    atomic_store(&t->blocked, true);
+    while (!atomic_load(&t->release))
+        sleep_ns(MS);
+    return SL_NODE_DONE;
+}
+
+static int tick_more(tnode *t, int n)
+{
+    switch (t->mode) {
+    case M_FAIL_AT:
+        return n == t->at ? SL_EIO : SL_NODE_PROGRESS;
+    case M_SEGV_AT:
+        if (n == t->at)
+            *g_readonly_page = n; /* SIGSEGV: the page is read-only */
+        return SL_NODE_PROGRESS;
+    case M_SLEEP:
+        sleep_ns(t->sleep_ns);
+        return t->ret;
+    case M_LOG:
+        log_tick(t);
+        return SL_NODE_WAITING;
+    case M_WORK:
+        return work_tick(t);
+    case M_BLOCK:
+        return block_tick(t);
+    case M_SHUTDOWN_SELF:
+        atomic_store(&t->self_shutdown_result, sl_scheduler_shutdown(t->sched));
+        return SL_NODE_DONE;
+    default:
+        return t->ret;
+    }
+}
+
+static int t_tick(sl_node *node)
+{
+    tnode *t = (tnode *)node;
+    int n = atomic_fetch_add(&t->ticks, 1) + 1;
+
+    switch (t->mode) {
+    case M_WAITING:
+        return SL_NODE_WAITING;
+    case M_BACKPRESSURED:
+        return SL_NODE_BACKPRESSURED;
+    case M_PENDING:
+        return SL_NODE_PENDING;
+    case M_PROGRESS:
+        return t->limit && n > t->limit ? SL_NODE_DONE : SL_NODE_PROGRESS;
+    default:
+        return tick_more(t, n);
+    }
+}
+
+static void t_cancel(sl_node *node)
+{
+    tnode *t = (tnode *)node;
+    if (atomic_load(&t->recycles) || atomic_load(&t->destroys))
+        atomic_fetch_add(&t->misordered, 1);
+    atomic_fetch_add(&t->cancels, 1);
+}
+
+static void t_recycle(sl_node *node)
+{
+    tnode *t = (tnode *)node;
+    if (atomic_load(&t->cancels) != 1 || atomic_load(&t->destroys))
+        atomic_fetch_add(&t->misordered, 1);
+    atomic_fetch_add(&t->recycles, 1);
+}
+
+static void t_destroy(sl_node *node)
+{
+    tnode *t = (tnode *)node;
+    if (atomic_load(&t->cancels) != 1 || atomic_load(&t->recycles) != 1)
+        atomic_fetch_add(&t->misordered, 1);
+    atomic_fetch_add(&t->destroys, 1);
+    if (t->heap) {
+        if (atomic_load(&t->misordered) || atomic_load(&t->destroys) != 1)
+            atomic_fetch_add(&g_heap_misordered, 1);
+        free(t);
+        atomic_fetch_add(&g_heap_destroyed, 1);
+    }
+}
+
+static const sl_node_vtable t_vtable = {
+    .name = "test",
+    .tick = t_tick,
+    .on_cancel = t_cancel,
+    .recycle = t_recycle,
+    .destroy = t_destroy,
+};
+
+static void tinit(tnode *t, mode m, sl_service_class cls)
+{
+    memset(t, 0, sizeof *t);
+    sl_node_init(&t->base, &t_vtable, cls);
+    t->mode = m;
+}
+
+static tnode *tnew(mode m)
+{
+    tnode *t = malloc(sizeof *t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    tinit(t, m, SL_CLASS_WARM);
+    t->heap = true;
+    return t;
+}
+
+/* The node's lifecycle calls each ran exactly once, in order. */
+static bool once(tnode *t)
+{
+    return atomic_load(&t->cancels) == 1 && atomic_load(&t->recycles) == 1 &&
+           atomic_load(&t->destroys) == 1 && atomic_load(&t->misordered) == 0;
+}
+
+static bool untouched(tnode *t)
+{
+    return atomic_load(&t->ticks) == 0 && atomic_load(&t->cancels) == 0 &&
+           atomic_load(&t->recycles) == 0 && atomic_load(&t->destroys) == 0;
+}
+
+/* ---- an observer that counts ------------------------------------------ */
+
+#define N_EVENTS 10
+
+typedef struct watch {
+    atomic_ullong count[N_EVENTS];
+    atomic_ullong pass_start_ns; /* when the last pass began */
+    atomic_ullong failed_node, faulted_node, slow_node;
+    atomic_int failed_error, faulted_signo;
+    atomic_ullong slow_min_ns;
+    /* Per-test check, run on the scheduler thread after counting. */
+    void (*extra)(const sl_scheduler_event *ev, void *ctx);
+    void *ctx;
+} watch;
+
+static void observe(const sl_scheduler_event *ev, void *user)
+{
+    watch *w = user;
+
+    if ((unsigned)ev->type < N_EVENTS)
+        atomic_fetch_add(&w->count[ev->type], 1);
+    switch (ev->type) {
+    case SL_SCHED_PASS_START:
+        atomic_store(&g_current_pass, ev->pass);
+        atomic_store(&w->pass_start_ns, sl__now_ns());
+        break;
+    case SL_SCHED_NODE_FAILED:
+        atomic_store(&w->failed_error, ev->error);
+        atomic_store(&w->failed_node, ev->node);
+        break;
+    case SL_SCHED_NODE_FAULTED:
+        atomic_store(&w->faulted_signo, ev->signo);
+        atomic_store(&w->faulted_node, ev->node);
+        break;
+    case SL_SCHED_SLOW_TICK:
+        atomic_store(&w->slow_node, ev->node);
+        if (atomic_load(&w->slow_min_ns) == 0 ||
+            ev->duration_ns < atomic_load(&w->slow_min_ns))
+            atomic_store(&w->slow_min_ns, ev->duration_ns);
+        break;
+    default:
+        break;
+    }
+    if (w->extra)
+        w->extra(ev, w->ctx);
+}
+
+static uint64_t seen(watch *w, sl_scheduler_event_type type)
+{
+    return atomic_load(&w->count[type]);
+}
+
+/* Starts a scheduler with `cfg` (NULL: the defaults), observed by `w`
+ * (zeroed here; may be NULL) with the per-test check `extra`. */
+static sl_scheduler *start_with(watch *w, sl_scheduler_config *cfg,
+                                void (*extra)(const sl_scheduler_event *,
+                                              void *),
+                                void *ctx)
+{
+    sl_scheduler_config def;
+    sl_scheduler *s = NULL;
+
+    if (cfg == NULL) {
+        sl_scheduler_config_default(&def);
+        cfg = &def;
+    }
+    if (w) {
+        memset(w, 0, sizeof *w);
+        w->extra = extra;
+        w->ctx = ctx;
+        cfg->observer = observe;
+        cfg->observer_user = w;
+    }
+    CU_ASSERT_EQUAL_FATAL(sl_scheduler_create(&s, cfg), SL_OK);
+    return s;
+}
+
+static sl_scheduler *start(watch *w, sl_scheduler_config *cfg)
+{
+    return start_with(w, cfg, NULL, NULL);
+}
+
+static sl_node_id reg(sl_scheduler *s, tnode *t)
+{
+    sl_node_id id = 0;
+    CU_ASSERT_EQUAL(sl_scheduler_register(s, &t->base, &id), SL_OK);
+    CU_ASSERT_NOT_EQUAL(id, 0);
+    return id;
+}
+
+static sl_scheduler_config long_parks(uint64_t ns)
+{
+    sl_scheduler_config c;
+    sl_scheduler_config_default(&c);
+    c.waiting_park_ns = ns;
+    c.idle_park_ns = ns;
+    return c;
+}
+
+/* ---- API basics -------------------------------------------------------- */
+
+static void test_create_and_register_reject_bad_arguments(void)
+{
+    sl_scheduler_config c;
+    sl_scheduler *s = (sl_scheduler *)1;
+    tnode t;
+    sl_node bare = {0};
+
+    sl_scheduler_config_default(&c);
+    CU_ASSERT_EQUAL(c.waiting_park_ns, 10 * MS);
+    CU_ASSERT_EQUAL(c.idle_park_ns, 100 * MS);
+    CU_ASSERT_EQUAL(sl_scheduler_create(NULL, &c), SL_EINVAL);
+    c.progress_burst = 0;
+    CU_ASSERT_EQUAL(sl_scheduler_create(&s, &c), SL_EINVAL);
+    CU_ASSERT_PTR_NULL(s);
+    sl_scheduler_destroy(NULL);
+
+    s = start(NULL, NULL);
+    CU_ASSERT_EQUAL(sl_scheduler_register(s, NULL, NULL), SL_EINVAL);
+    CU_ASSERT_EQUAL(sl_scheduler_register(s, &bare, NULL), SL_EINVAL);
+    CU_ASSERT_EQUAL(sl_scheduler_unregister(s, 0), SL_EINVAL);
+    CU_ASSERT_EQUAL(sl_scheduler_unregister(s, 12345), SL_OK); /* ignored */
+    CU_ASSERT_EQUAL(sl_scheduler_shutdown(s), SL_OK);
+    CU_ASSERT_EQUAL(sl_scheduler_shutdown(s), SL_OK); /* again: nothing */
+    tinit(&t, M_WAITING, SL_CLASS_AUDIBLE);
+    CU_ASSERT_EQUAL(sl_scheduler_register(s, &t.base, NULL), SL_ECLOSED);
+    CU_ASSERT_EQUAL(sl_scheduler_unregister(s, 1), SL_ECLOSED);
+    CU_ASSERT(untouched(&t)); /* a refused node stays the caller's */
+    sl_scheduler_destroy(s);
+
+    CU_ASSERT_STRING_EQUAL(sl_scheduler_event_name(SL_SCHED_NODE_FAULTED),
+                           "NODE_FAULTED");
+    CU_ASSERT_STRING_EQUAL(sl_node_outcome_name(SL_NODE_BACKPRESSURED),
+                           "BACKPRESSURED");
+    CU_ASSERT_STRING_EQUAL(sl_node_outcome_name(SL_EIO), "SL_EIO");
+}
+
+static void test_node_class_is_clamped_and_settable(void)
+{
+    tnode t;
+
+    tinit(&t, M_WAITING, (sl_service_class)7);
+    CU_ASSERT_EQUAL(sl_node_get_class(&t.base), SL_CLASS_IDLE);
+    sl_node_set_class(&t.base, SL_CLASS_AUDIBLE);
+    CU_ASSERT_EQUAL(sl_node_get_class(&t.base), SL_CLASS_AUDIBLE);
+    sl_node_set_class(&t.base, (sl_service_class)-1);
+    CU_ASSERT_EQUAL(sl_node_get_class(&t.base), SL_CLASS_IDLE);
+}
+
+static void test_shutdown_from_the_scheduler_thread_is_refused(void)
+{
+    tnode t;
+    sl_scheduler *s = start(NULL, NULL);
+
+    tinit(&t, M_SHUTDOWN_SELF, SL_CLASS_AUDIBLE);
+    t.sched = s;
+    atomic_store(&t.self_shutdown_result, 1);
+    reg(s, &t);
+    CU_ASSERT(WAIT_FOR(atomic_load(&t.destroys) == 1, 2000));
+    CU_ASSERT_EQUAL(atomic_load(&t.self_shutdown_result), SL_ESTATE);
+    sl_scheduler_destroy(s);
+}
+
+/* ---- parking: no busy spin --------------------------------------------- */
+
+/* Returns the scheduler thread's CPU use over `ns` of wall time, in
+ * percent of one core. */
+static double cpu_percent(sl_scheduler *s, uint64_t ns)
+{
+    clockid_t cid;
+    struct timespec a, b;
+    uint64_t w0, w1;
+
+    CU_ASSERT_EQUAL_FATAL(pthread_getcpuclockid(sl__scheduler_thread(s), &cid),
+                          0);
+    clock_gettime(cid, &a);
+    w0 = sl__now_ns();
+    sleep_ns(ns);
+    clock_gettime(cid, &b);
+    w1 = sl__now_ns();
+    double used = (double)(b.tv_sec - a.tv_sec) * 1e9 +
+                  (double)(b.tv_nsec - a.tv_nsec);
+    return 100.0 * used / (double)(w1 - w0);
+}
+
+static void check_cpu(mode m, const char *what, sl_scheduler_event_type ev)
+{
+    watch w;
+    sl_scheduler *s = start(&w, NULL);
+    tnode t;
+    sl_scheduler_stats st;
+
+    tinit(&t, m, SL_CLASS_AUDIBLE);
+    if (m != M_RETURN) /* M_RETURN stands for "no node at all" */
+        reg(s, &t);
+    sleep_ns(50 * MS);
+    double pct = cpu_percent(s, 1000 * MS);
+    sl_scheduler_get_stats(s, &st);
+    printf("\n    [%s: scheduler thread %.3f%% of a core, %llu passes/s] ",
+           what, pct, (unsigned long long)st.passes);
+    CU_ASSERT(pct < 2.0);
+    CU_ASSERT(seen(&w, ev) > 0);
+    /* It does park: roughly one pass per park period, not thousands. */
+    CU_ASSERT(st.passes < (m == M_RETURN ? 30u : 300u));
+    sl_scheduler_destroy(s);
+    if (m != M_RETURN)
+        CU_ASSERT(once(&t));
+}
+
+static void test_waiting_node_does_not_spin(void)
+{
+    check_cpu(M_WAITING, "WAITING", SL_SCHED_WAITING);
+}
+
+static void test_backpressured_node_does_not_spin(void)
+{
+    check_cpu(M_BACKPRESSURED, "BACKPRESSURED", SL_SCHED_BACKPRESSURED);
+}
+
+static void test_idle_scheduler_does_not_spin(void)
+{
+    check_cpu(M_RETURN, "idle", SL_SCHED_IDLE);
+}
+
+/* ---- pass structure ---------------------------------------------------- */
+
+/* Finds the tags logged in pass `pass`, in order; returns how many. */
+static int tags_of_pass(uint64_t pass, char *out, int max)
+{
+    int n = atomic_load_explicit(&g_log_len, memory_order_acquire), k = 0;
+    for (int i = 0; i < n && k < max; i++)
+        if (g_log[i].pass == pass)
+            out[k++] = g_log[i].tag;
+    return k;
+}
+
+/* The first pass at or after `from` in which all three nodes ticked. */
+static uint64_t full_pass_from(uint64_t from, char tags[4])
+{
+    int n = atomic_load_explicit(&g_log_len, memory_order_acquire);
+    for (int i = 0; i < n; i++) {
+        if (g_log[i].pass < from)
+            continue;
+        memset(tags, 0, 4);
+        if (tags_of_pass(g_log[i].pass, tags, 3) == 3)
+            return g_log[i].pass;
+    }
+    return 0;
+}
+
+static void test_classes_run_in_order_and_reorder_live(void)
+{
+    watch w;
+    sl_scheduler *s = start(&w, NULL);
+    tnode idle, warm, audible;
+    char tags[4] = {0};
+    uint64_t p;
+    sl_scheduler_stats st;
+
+    atomic_store(&g_log_len, 0);
+    /* Registered least urgent first: the order must come from the class. */
+    tinit(&idle, M_LOG, SL_CLASS_IDLE);
+    idle.tag = 'I';
+    tinit(&warm, M_LOG, SL_CLASS_WARM);
+    warm.tag = 'W';
+    tinit(&audible, M_LOG, SL_CLASS_AUDIBLE);
+    audible.tag = 'A';
+    reg(s, &idle);
+    reg(s, &warm);
+    reg(s, &audible);
+    CU_ASSERT_FATAL(WAIT_FOR((p = full_pass_from(1, tags)) != 0, 2000));
+    CU_ASSERT_STRING_EQUAL(tags, "AWI");
+
+    /* Swap Audible and Idle without any command; the next full pass that
+     * started after the change must show the new order. */
+    sl_node_set_class(&audible.base, SL_CLASS_IDLE);
+    sl_node_set_class(&idle.base, SL_CLASS_AUDIBLE);
+    sl_scheduler_get_stats(s, &st);
+    sl_scheduler_wake(s);
+    CU_ASSERT_FATAL(
+        WAIT_FOR((p = full_pass_from(st.passes + 1, tags)) != 0, 2000));
+    CU_ASSERT_STRING_EQUAL(tags, "IWA");
+    sl_scheduler_destroy(s);
+    CU_ASSERT(once(&idle) && once(&warm) && once(&audible));
+}
+
+/* Per-pass tick counting for the burst check. */
+typedef struct burst_ctx {
+    tnode *node;
+    int at_start, max_in_pass, min_in_pass;
+} burst_ctx;
+
+static void burst_extra(const sl_scheduler_event *ev, void *ctx)
+{
+    burst_ctx *b = ctx;
+    int ticks = atomic_load(&b->node->ticks);
+
+    if (ev->type == SL_SCHED_PASS_START) {
+        b->at_start = ticks;
+    } else if (ev->type == SL_SCHED_PASS_END && ticks > b->at_start &&
+               ticks <= b->node->limit) {
+        int n = ticks - b->at_start;
+        if (n > b->max_in_pass)
+            b->max_in_pass = n;
+        if (b->min_in_pass == 0 || n < b->min_in_pass)
+            b->min_in_pass = n;
+    }
+}
+
+static void test_progress_is_ticked_in_a_bounded_burst(void)
+{
+    watch w;
+    tnode t;
+    burst_ctx b = {.node = &t};
+    sl_scheduler_config c;
+    sl_scheduler *s;
+
+    sl_scheduler_config_default(&c);
+    c.progress_burst = 5;
+    s = start_with(&w, &c, burst_extra, &b);
+    tinit(&t, M_PROGRESS, SL_CLASS_AUDIBLE);
+    t.limit = 50;
+    reg(s, &t);
+    CU_ASSERT(WAIT_FOR(atomic_load(&t.destroys) == 1, 2000));
+    sl_scheduler_destroy(s);
+    CU_ASSERT_EQUAL(atomic_load(&t.ticks), 51); /* the 51st said DONE */
+    CU_ASSERT_EQUAL(b.max_in_pass, 5);
+    CU_ASSERT(b.min_in_pass >= 1);
+    CU_ASSERT(once(&t));
+}
+
+/* Counts pass outcomes once every node has ticked at least once. */
+typedef struct fold_ctx {
+    tnode *nodes;
+    int n;
+    bool all_in;
+    int count[N_EVENTS];
+} fold_ctx;
+
+static void fold_extra(const sl_scheduler_event *ev, void *ctx)
+{
+    fold_ctx *f = ctx;
+
+    if (ev->type == SL_SCHED_PASS_START) {
+        f->all_in = true;
+        for (int i = 0; i < f->n; i++)
+            if (atomic_load(&f->nodes[i].ticks) == 0)
+                f->all_in = false;
+    } else if (f->all_in && ev->type >= SL_SCHED_PROGRESS &&
+               ev->type <= SL_SCHED_IDLE) {
+        f->count[ev->type]++;
+    }
+}
+
+/* Registers nodes of the given modes and checks which outcome the passes
+ * fold to once they all run. */
+static void check_fold(const mode *modes, int n, sl_scheduler_event_type want)
+{
+    watch w;
+    sl_scheduler_config c = long_parks(5 * MS);
+    tnode t[3];
+    fold_ctx f = {.nodes = t, .n = n};
+
+    for (int i = 0; i < n; i++)
+        tinit(&t[i], modes[i], SL_CLASS_WARM);
+    sl_scheduler *s = start_with(&w, &c, fold_extra, &f);
+    for (int i = 0; i < n; i++)
+        reg(s, &t[i]);
+    CU_ASSERT(WAIT_FOR(seen(&w, want) >= 5, 2000));
+    sleep_ns(20 * MS);
+    sl_scheduler_destroy(s);
+    CU_ASSERT(f.count[want] >= 3);
+    for (int e = SL_SCHED_PROGRESS; e <= SL_SCHED_IDLE; e++)
+        if (e != (int)want)
+            CU_ASSERT_EQUAL(f.count[e], 0);
+    for (int i = 0; i < n; i++)
+        CU_ASSERT(once(&t[i]));
+}
+
+static void test_outcomes_fold_by_precedence(void)
+{
+    static const mode wpb[] = {M_BACKPRESSURED, M_PENDING, M_WAITING};
+    static const mode pb[] = {M_BACKPRESSURED, M_PENDING};
+    static const mode b[] = {M_BACKPRESSURED};
+
+    check_fold(wpb, 3, SL_SCHED_WAITING);
+    check_fold(pb, 2, SL_SCHED_PENDING);
+    check_fold(b, 1, SL_SCHED_BACKPRESSURED);
+}
+
+/* ---- isolation --------------------------------------------------------- */
+
+static void map_readonly_page(void)
+{
+    if (g_readonly_page == NULL) {
+        void *p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CU_ASSERT_FATAL(p != MAP_FAILED);
+        g_readonly_page = p;
+    }
+}
+
+static void test_failing_and_faulting_nodes_are_quarantined(void)
+{
+    watch w;
+    sl_scheduler *s = start(&w, NULL);
+    tnode failing, faulting, healthy;
+    sl_scheduler_stats st;
+
+    map_readonly_page();
+    tinit(&failing, M_FAIL_AT, SL_CLASS_AUDIBLE);
+    failing.at = 3;
+    tinit(&faulting, M_SEGV_AT, SL_CLASS_AUDIBLE);
+    faulting.at = 3;
+    tinit(&healthy, M_PROGRESS, SL_CLASS_AUDIBLE);
+    healthy.limit = 500;
+    sl_node_id fid = reg(s, &failing);
+    sl_node_id sid = reg(s, &faulting);
+    reg(s, &healthy);
+    CU_ASSERT(!sl_scheduler_is_tainted(s));
+
+    CU_ASSERT(WAIT_FOR(atomic_load(&healthy.destroys) == 1, 3000));
+    CU_ASSERT_EQUAL(atomic_load(&healthy.ticks), 501); /* ran to DONE */
+    CU_ASSERT_EQUAL(atomic_load(&failing.ticks), 3);
+    CU_ASSERT_EQUAL(atomic_load(&faulting.ticks), 3);
+    CU_ASSERT_EQUAL(atomic_load(&w.failed_node), fid);
+    CU_ASSERT_EQUAL(atomic_load(&w.failed_error), SL_EIO);
+    CU_ASSERT_EQUAL(atomic_load(&w.faulted_node), sid);
+    CU_ASSERT_EQUAL(atomic_load(&w.faulted_signo), SIGSEGV);
+    CU_ASSERT(sl_scheduler_is_tainted(s));
+    sl_scheduler_get_stats(s, &st);
+    CU_ASSERT(st.tainted);
+    CU_ASSERT_EQUAL(st.faults, 1);
+    CU_ASSERT_EQUAL(st.quarantined, 2);
+    CU_ASSERT_EQUAL(st.nodes, 0);
+    sl_scheduler_destroy(s);
+    CU_ASSERT(once(&failing) && once(&faulting) && once(&healthy));
+}
+
+/* The neighbour must tick in every pass the sleeper ticks in. */
+typedef struct neighbour_ctx {
+    tnode *sleeper, *neighbour;
+    int sleeper_at, neighbour_at;
+    int passes_with_sleeper, starved;
+} neighbour_ctx;
+
+static void neighbour_extra(const sl_scheduler_event *ev, void *ctx)
+{
+    neighbour_ctx *n = ctx;
+    int s = atomic_load(&n->sleeper->ticks);
+    int b = atomic_load(&n->neighbour->ticks);
+
+    if (ev->type == SL_SCHED_PASS_START) {
+        n->sleeper_at = s;
+        n->neighbour_at = b;
+    } else if (ev->type == SL_SCHED_PASS_END && s > n->sleeper_at) {
+        n->passes_with_sleeper++;
+        if (b == n->neighbour_at)
+            n->starved++;
+    }
+}
+
+static void test_slow_node_does_not_starve_its_neighbour(void)
+{
+    watch w;
+    sl_scheduler_config c;
+    sl_scheduler *s;
+    tnode sleeper, neighbour;
+    neighbour_ctx n = {.sleeper = &sleeper, .neighbour = &neighbour};
+
+    sl_scheduler_config_default(&c);
+    c.overrun_limit = 0; /* this test is about sharing, not quarantine */
+    s = start_with(&w, &c, neighbour_extra, &n);
+    tinit(&sleeper, M_SLEEP, SL_CLASS_AUDIBLE);
+    sleeper.sleep_ns = 20 * MS;
+    sleeper.ret = SL_NODE_PROGRESS; /* would burst if bursts ignored time */
+    tinit(&neighbour, M_PROGRESS, SL_CLASS_AUDIBLE);
+    reg(s, &sleeper);
+    reg(s, &neighbour);
+    sleep_ns(400 * MS);
+    CU_ASSERT_EQUAL(sl_scheduler_shutdown(s), SL_OK);
+    printf("\n    [%d passes with the 20 ms sleeper, %d starved] ",
+           n.passes_with_sleeper, n.starved);
+    CU_ASSERT(n.passes_with_sleeper >= 5);
+    CU_ASSERT_EQUAL(n.starved, 0);
+    /* One sleeper tick per pass: its progress does not buy a burst. */
+    CU_ASSERT(atomic_load(&sleeper.ticks) <= n.passes_with_sleeper + 1);
+    CU_ASSERT(seen(&w, SL_SCHED_SLOW_TICK) >= 5);
+    CU_ASSERT(atomic_load(&w.slow_min_ns) >= 20 * MS);
+    sl_scheduler_destroy(s);
+    CU_ASSERT(once(&sleeper) && once(&neighbour));
+}
+
+static void test_budget_overruns_in_a_row_quarantine(void)
+{
+    watch w;
+    sl_scheduler_config c;
+    sl_scheduler *s;
+    tnode slow, healthy;
+
+    sl_scheduler_config_default(&c);
+    c.tick_budget_ns = 2 * MS;
+    c.overrun_limit = 3;
+    s = start(&w, &c);
+    tinit(&slow, M_SLEEP, SL_CLASS_AUDIBLE);
+    slow.sleep_ns = 6 * MS;
+    slow.ret = SL_NODE_WAITING;
+    tinit(&healthy, M_WAITING, SL_CLASS_AUDIBLE);
+    sl_node_id id = reg(s, &slow);
+    reg(s, &healthy);
+    CU_ASSERT(WAIT_FOR(atomic_load(&slow.destroys) == 1, 2000));
+    CU_ASSERT_EQUAL(atomic_load(&slow.ticks), 3);
+    CU_ASSERT_EQUAL(atomic_load(&w.failed_node), id);
+    CU_ASSERT_EQUAL(atomic_load(&w.failed_error), SL_ETIMEDOUT);
+    CU_ASSERT_EQUAL(atomic_load(&healthy.destroys), 0); /* still running */
+    sl_scheduler_destroy(s);
+    CU_ASSERT(once(&slow) && once(&healthy));
+}
+
+/* ---- wakes ------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_wake_unparks_an_idle_scheduler_at_once(void)
+{
+    watch w;
+    sl_scheduler *s = start(&w, NULL); /* idle: 100 ms parks */
+    uint64_t lat[100];
+    sl_scheduler_stats st;
+
+    for (int i = 0; i < 100; i++) {
+        /* Wait for the park, then a little more to be deep in it. */
+        sl_scheduler_get_stats(s, &st);
+        uint64_t parks = st.parks;
+        CU_ASSERT_FATAL(WAIT_FOR(
+            (sl_scheduler_get_stats(s, &st), st.parks > parks), 500));
+        sleep_ns((uint64_t)(1 + i % 3) * MS);
+        uint64_t before = seen(&w, SL_SCHED_PASS_START);
+        uint64_t t0 = sl__now_ns();
+        if (i % 2)
+            sl_scheduler_wake(s);
+        else
+            sl_scheduler_wake_rt(s);
+        CU_ASSERT_FATAL(WAIT_FOR(seen(&w, SL_SCHED_PASS_START) > before, 500));
+        lat[i] = atomic_load(&w.pass_start_ns) - t0;
+    }
+    qsort(lat, 100, sizeof lat[0], cmp_u64);
+    printf("\n    [wake latency: median %.3f ms, p90 %.3f ms, max %.3f ms] ",
+           (double)lat[50] / 1e6, (double)lat[90] / 1e6, (double)lat[99] / 1e6);
+    CU_ASSERT(lat[50] < 5 * MS);
+    sl_scheduler_get_stats(s, &st);
+    CU_ASSERT(st.wakeups >= 90); /* the parks ended by wakes, not timeouts */
+    sl_scheduler_destroy(s);
+}
+
+/* The park hook fires a wake exactly between the scheduler's last check
+ * and its sleep, once per arming. */
+typedef struct window_ctx {
+    sl_scheduler *s;
+    tnode *node;
+    atomic_bool armed;
+    atomic_int fired;
+} window_ctx;
+
+static void fire_in_window(void *arg)
+{
+    window_ctx *c = arg;
+    if (atomic_exchange(&c->armed, false)) {
+        atomic_fetch_add(&c->node->pending, 1);
+        sl_scheduler_wake_rt(c->s);
+        atomic_fetch_add(&c->fired, 1);
+    }
+}
+
+static void test_a_wake_in_the_park_window_is_not_lost(void)
+{
+    sl_scheduler_config c = long_parks(10000 * MS); /* a lost wake = 10 s */
+    sl_scheduler *s = start(NULL, &c);
+    tnode t;
+    window_ctx ctx = {.s = s, .node = &t};
+    sl__park_hook hook = {fire_in_window, &ctx};
+
+    tinit(&t, M_WORK, SL_CLASS_AUDIBLE);
+    reg(s, &t);
+    sl__scheduler_set_park_hook(s, &hook);
+    for (int i = 1; i <= 20; i++) {
+        atomic_store(&ctx.armed, true);
+        sl_scheduler_wake(s); /* one pass, then the armed park */
+        CU_ASSERT_FATAL(WAIT_FOR(atomic_load(&t.handled) == i, 1000));
+    }
+    CU_ASSERT_EQUAL(atomic_load(&ctx.fired), 20);
+    sl__scheduler_set_park_hook(s, NULL);
+    sl_scheduler_destroy(s);
+    CU_ASSERT(once(&t));
+}
+
+static void test_racing_wakes_are_never_lost(void)
+{
+    sl_scheduler_config c = long_parks(10000 * MS);
+    sl_scheduler *s = start(NULL, &c);
+    tnode t;
+    uint32_t rng = 12345;
+    int lost = 0;
+
+    tinit(&t, M_WORK, SL_CLASS_AUDIBLE);
+    reg(s, &t);
+    for (int i = 1; i <= 3000 && !lost; i++) {
+        /* Land the wake at a random point of the scheduler's pass-and-park
+         * that follows the previous item. */
+        rng = rng * 1103515245u + 12345u;
+        uint64_t end = sl__now_ns() + (rng >> 16) % 40000;
+        while (sl__now_ns() < end)
+            ;
+        atomic_fetch_add(&t.pending, 1);
+        sl_scheduler_wake_rt(s);
+        if (!WAIT_FOR(atomic_load(&t.handled) == i, 1000))
+            lost = i;
+    }
+    CU_ASSERT_EQUAL(lost, 0);
+    sl_scheduler_destroy(s);
+    CU_ASSERT(once(&t));
+}
+
+/* ---- the command queue under churn ------------------------------------- */
+
+static void test_register_unregister_churn_while_ticking(void)
+{
+    sl_scheduler *s = start(NULL, NULL);
+    tnode ticker;
+    sl_scheduler_stats st;
+    enum { CYCLES = 10000 };
+
+    atomic_store(&g_heap_destroyed, 0);
+    atomic_store(&g_heap_misordered, 0);
+    tinit(&ticker, M_PROGRESS, SL_CLASS_AUDIBLE);
+    reg(s, &ticker);
+    for (int i = 0; i < CYCLES; i++) {
+        tnode *t = tnew(i % 3 ? M_PROGRESS : M_WAITING);
+        sl_node_id id = 0;
+        CU_ASSERT_EQUAL_FATAL(sl_scheduler_register(s, &t->base, &id), SL_OK);
+        /* Every 50th node is ticked before it goes; the rest may be
+         * unregistered in the same drain that registers them. */
+        if (i % 50 == 0)
+            CU_ASSERT(WAIT_FOR(atomic_load(&t->ticks) > 0, 2000));
+        CU_ASSERT_EQUAL(sl_scheduler_unregister(s, id), SL_OK);
+    }
+    CU_ASSERT(WAIT_FOR(atomic_load(&g_heap_destroyed) == CYCLES, 30000));
+    CU_ASSERT_EQUAL(atomic_load(&g_heap_misordered), 0);
+    sl_scheduler_get_stats(s, &st);
+    CU_ASSERT_EQUAL(st.nodes, 1);
+    CU_ASSERT(atomic_load(&ticker.ticks) > 0);
+    sl_scheduler_destroy(s);
+    CU_ASSERT_EQUAL(atomic_load(&g_heap_destroyed), CYCLES);
+    CU_ASSERT(once(&ticker));
+}
+
+/* ---- lifecycles -------------------------------------------------------- */
+
+static void test_lifecycle_runs_exactly_once_on_every_path(void)
+{
+    watch w;
+    sl_scheduler_config c;
+    sl_scheduler *s;
+    tnode unreg, done, failed, faulted, overran, bad, at_shutdown, late;
+    tnode *heap_at_shutdown = tnew(M_PENDING);
+
+    map_readonly_page();
+    sl_scheduler_config_default(&c);
+    c.tick_budget_ns = 3 * MS;
+    c.overrun_limit = 2;
+    s = start(&w, &c);
+    atomic_store(&g_heap_destroyed, 0);
+    tinit(&unreg, M_WAITING, SL_CLASS_WARM);
+    tinit(&done, M_PROGRESS, SL_CLASS_WARM);
+    done.limit = 3;
+    tinit(&failed, M_FAIL_AT, SL_CLASS_AUDIBLE);
+    failed.at = 2;
+    tinit(&faulted, M_SEGV_AT, SL_CLASS_IDLE);
+    faulted.at = 2;
+    tinit(&overran, M_SLEEP, SL_CLASS_WARM);
+    overran.sleep_ns = 10 * MS;
+    overran.ret = SL_NODE_WAITING;
+    tinit(&bad, M_RETURN, SL_CLASS_WARM); /* returns 0: not an outcome */
+    tinit(&at_shutdown, M_WAITING, SL_CLASS_IDLE);
+    tnode *all[] = {&unreg, &done, &failed, &faulted, &overran, &bad,
+                    &at_shutdown};
+
+    sl_node_id uid = reg(s, &unreg);
+    for (int i = 1; i < 7; i++)
+        reg(s, all[i]);
+    reg(s, heap_at_shutdown);
+    CU_ASSERT(WAIT_FOR(atomic_load(&unreg.ticks) > 0, 1000));
+    CU_ASSERT_EQUAL(sl_scheduler_unregister(s, uid), SL_OK);
+    CU_ASSERT(WAIT_FOR(once(&unreg) && once(&done) && once(&failed) &&
+                           once(&faulted) && once(&overran) && once(&bad),
+                       3000));
+    CU_ASSERT_EQUAL(atomic_load(&bad.ticks), 1);
+    CU_ASSERT(seen(&w, SL_SCHED_NODE_FAILED) == 3); /* failed, overran, bad */
+    CU_ASSERT(seen(&w, SL_SCHED_NODE_FAULTED) == 1);
+    /* Still registered at shutdown, or possibly still queued. */
+    tinit(&late, M_WAITING, SL_CLASS_AUDIBLE);
+    reg(s, &late);
+    CU_ASSERT_EQUAL(sl_scheduler_shutdown(s), SL_OK);
+    CU_ASSERT(once(&at_shutdown));
+    CU_ASSERT(once(&late));
+    CU_ASSERT_EQUAL(atomic_load(&g_heap_destroyed), 1);
+    /* Nothing ran twice after all that. */
+    for (int i = 0; i < 7; i++)
+        CU_ASSERT(once(all[i]));
+    sl_scheduler_destroy(s);
+}
+
+static void test_shutdown_joins_quickly_while_nodes_wait(void)
+{
+    sl_scheduler_config c = long_parks(5000 * MS);
+    sl_scheduler *s = start(NULL, &c);
+    tnode t[4];
+    sl_scheduler_stats st;
+
+    for (int i = 0; i < 4; i++) {
+        tinit(&t[i], i % 2 ? M_WAITING : M_PENDING, SL_CLASS_AUDIBLE);
+        reg(s, &t[i]);
+    }
+    CU_ASSERT(WAIT_FOR((sl_scheduler_get_stats(s, &st), st.parks > 0 &&
+                                                            st.nodes == 4),
+                       1000));
+    sleep_ns(20 * MS); /* deep in a 5 s park */
+    uint64_t t0 = sl__now_ns();
+    CU_ASSERT_EQUAL(sl_scheduler_shutdown(s), SL_OK);
+    uint64_t dt = sl__now_ns() - t0;
+    sl_scheduler_destroy(s);
+    uint64_t dt_destroy = sl__now_ns() - t0;
+    printf("\n    [shutdown joined in %.3f ms, destroy done at %.3f ms] ",
+           (double)dt / 1e6, (double)dt_destroy / 1e6);
+    CU_ASSERT(dt < 100 * MS);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT(once(&t[i]));
+}
+
+static void test_destroy_does_not_hang_on_a_stuck_tick(void)
+{
+    sl_scheduler_config c;
+    sl_scheduler *s;
+    tnode stuck;
+
+    sl_scheduler_config_default(&c);
+    c.join_timeout_ns = 150 * MS;
+    c.overrun_limit = 0;
+    s = start(NULL, &c);
+    tinit(&stuck, M_BLOCK, SL_CLASS_AUDIBLE);
+    reg(s, &stuck);
+    CU_ASSERT_FATAL(WAIT_FOR(atomic_load(&stuck.blocked), 1000));
+    CU_ASSERT_EQUAL(sl_scheduler_shutdown(s), SL_ETIMEDOUT);
+    uint64_t t0 = sl__now_ns();
+    sl_scheduler_destroy(s); /* detaches: the thread frees it later */
+    uint64_t dt = sl__now_ns() - t0;
+    CU_ASSERT(dt < 1000 * MS);
+    CU_ASSERT_EQUAL(atomic_load(&stuck.cancels), 0);
+    atomic_store(&stuck.release, true);
+    /* The thread finishes the tick, retires the node, frees itself. */
+    CU_ASSERT(WAIT_FOR(once(&stuck), 2000));
+    sleep_ns(20 * MS); /* let it exit before the node goes out of scope */
+}
+
+static CU_TestInfo tests[] = {
+    {"create and register reject bad arguments",
+     test_create_and_register_reject_bad_arguments},
+    {"node class is clamped and settable",
+     test_node_class_is_clamped_and_settable},
+    {"shutdown from the scheduler thread is refused",
+     test_shutdown_from_the_scheduler_thread_is_refused},
+    {"WAITING node: under 2% of a core", test_waiting_node_does_not_spin},
+    {"BACKPRESSURED node: under 2% of a core",
+     test_backpressured_node_does_not_spin},
+    {"idle scheduler: under 2% of a core", test_idle_scheduler_does_not_spin},
+    {"classes run Audible, Warm, Idle; live reorder",
+     test_classes_run_in_order_and_reorder_live},
+    {"progress is ticked in a bounded burst",
+     test_progress_is_ticked_in_a_bounded_burst},
+    {"outcomes fold by precedence", test_outcomes_fold_by_precedence},
+    {"failing and faulting nodes are quarantined",
+     test_failing_and_faulting_nodes_are_quarantined},
+    {"a 20 ms sleeper does not starve its neighbour",
+     test_slow_node_does_not_starve_its_neighbour},
+    {"budget overruns in a row quarantine",
+     test_budget_overruns_in_a_row_quarantine},
+    {"wake unparks an idle scheduler (median of 100)",
+     test_wake_unparks_an_idle_scheduler_at_once},
+    {"a wake in the park window is not lost",
+     test_a_wake_in_the_park_window_is_not_lost},
+    {"racing wakes are never lost", test_racing_wakes_are_never_lost},
+    {"10000 register/unregister cycles while ticking",
+     test_register_unregister_churn_while_ticking},
+    {"lifecycle runs exactly once on every path",
+     test_lifecycle_runs_exactly_once_on_every_path},
+    {"shutdown joins quickly while nodes wait",
+     test_shutdown_joins_quickly_while_nodes_wait},
+    {"destroy does not hang on a stuck tick",
+     test_destroy_does_not_hang_on_a_stuck_tick},
+    CU_TEST_INFO_NULL,
+};
+
+const sl_test_suite sl_suite_scheduler = {
+    .info = {.pName = "scheduler", .pTests = tests},
+};
