@@ -29,7 +29,32 @@
 #include "scheduler_priv.h"
 #include "suites.h"
 
+#if defined(__has_include)
+#  if __has_include(<valgrind/valgrind.h>)
+#    include <valgrind/valgrind.h>
+#  endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#  define RUNNING_ON_VALGRIND 0
+#endif
+
 #define MS 1000000ull
+
+/* Whether the fault tests inject a real SIGSEGV. Not under Valgrind:
+ * after a handler running on a sigaltstack siglongjmps back to the thread
+ * stack, Memcheck (3.19) reports false "uninitialised value" errors for
+ * the rest of that thread, from the second such thread in a process on
+ * (reproduced with a 30-line program using no sluice code). The trap
+ * itself works there; natively and under ThreadSanitizer the faults are
+ * injected. */
+static bool real_faults(void)
+{
+    if (RUNNING_ON_VALGRIND) {
+        printf("\n    [valgrind: fault injection skipped] ");
+        return false;
+    }
+    return true;
+}
 
 static void sleep_ns(uint64_t ns)
 {
@@ -547,11 +572,11 @@ static void test_progress_is_ticked_in_a_bounded_burst(void)
     sl_scheduler_config c;
     sl_scheduler *s;
 
+    tinit(&t, M_PROGRESS, SL_CLASS_AUDIBLE);
+    t.limit = 50;
     sl_scheduler_config_default(&c);
     c.progress_burst = 5;
     s = start_with(&w, &c, burst_extra, &b);
-    tinit(&t, M_PROGRESS, SL_CLASS_AUDIBLE);
-    t.limit = 50;
     reg(s, &t);
     CU_ASSERT(WAIT_FOR(atomic_load(&t.destroys) == 1, 2000));
     sl_scheduler_destroy(s);
@@ -638,6 +663,7 @@ static void test_failing_and_faulting_nodes_are_quarantined(void)
     sl_scheduler *s = start(&w, NULL);
     tnode failing, faulting, healthy;
     sl_scheduler_stats st;
+    bool faults = real_faults();
 
     map_readonly_page();
     tinit(&failing, M_FAIL_AT, SL_CLASS_AUDIBLE);
@@ -646,27 +672,30 @@ static void test_failing_and_faulting_nodes_are_quarantined(void)
     faulting.at = 3;
     tinit(&healthy, M_PROGRESS, SL_CLASS_AUDIBLE);
     healthy.limit = 500;
-    sl_node_id fid = reg(s, &failing);
-    sl_node_id sid = reg(s, &faulting);
-    reg(s, &healthy);
     CU_ASSERT(!sl_scheduler_is_tainted(s));
+    sl_node_id fid = reg(s, &failing);
+    sl_node_id sid = faults ? reg(s, &faulting) : 0;
+    reg(s, &healthy);
 
     CU_ASSERT(WAIT_FOR(atomic_load(&healthy.destroys) == 1, 3000));
     CU_ASSERT_EQUAL(atomic_load(&healthy.ticks), 501); /* ran to DONE */
     CU_ASSERT_EQUAL(atomic_load(&failing.ticks), 3);
-    CU_ASSERT_EQUAL(atomic_load(&faulting.ticks), 3);
     CU_ASSERT_EQUAL(atomic_load(&w.failed_node), fid);
     CU_ASSERT_EQUAL(atomic_load(&w.failed_error), SL_EIO);
-    CU_ASSERT_EQUAL(atomic_load(&w.faulted_node), sid);
-    CU_ASSERT_EQUAL(atomic_load(&w.faulted_signo), SIGSEGV);
-    CU_ASSERT(sl_scheduler_is_tainted(s));
     sl_scheduler_get_stats(s, &st);
-    CU_ASSERT(st.tainted);
-    CU_ASSERT_EQUAL(st.faults, 1);
-    CU_ASSERT_EQUAL(st.quarantined, 2);
     CU_ASSERT_EQUAL(st.nodes, 0);
+    if (faults) {
+        CU_ASSERT_EQUAL(atomic_load(&faulting.ticks), 3);
+        CU_ASSERT_EQUAL(atomic_load(&w.faulted_node), sid);
+        CU_ASSERT_EQUAL(atomic_load(&w.faulted_signo), SIGSEGV);
+        CU_ASSERT(sl_scheduler_is_tainted(s));
+        CU_ASSERT(st.tainted);
+        CU_ASSERT_EQUAL(st.faults, 1);
+        CU_ASSERT_EQUAL(st.quarantined, 2);
+    }
     sl_scheduler_destroy(s);
-    CU_ASSERT(once(&failing) && once(&faulting) && once(&healthy));
+    CU_ASSERT(once(&failing) && once(&healthy));
+    CU_ASSERT(!faults || once(&faulting));
 }
 
 /* The neighbour must tick in every pass the sleeper ticks in. */
@@ -685,7 +714,10 @@ static void neighbour_extra(const sl_scheduler_event *ev, void *ctx)
     if (ev->type == SL_SCHED_PASS_START) {
         n->sleeper_at = s;
         n->neighbour_at = b;
-    } else if (ev->type == SL_SCHED_PASS_END && s > n->sleeper_at) {
+    } else if (ev->type == SL_SCHED_PASS_END && s > n->sleeper_at &&
+               n->neighbour_at > 0) {
+        /* Only once the neighbour is in: the two registrations may land
+         * in different passes. */
         n->passes_with_sleeper++;
         if (b == n->neighbour_at)
             n->starved++;
@@ -702,11 +734,11 @@ static void test_slow_node_does_not_starve_its_neighbour(void)
 
     sl_scheduler_config_default(&c);
     c.overrun_limit = 0; /* this test is about sharing, not quarantine */
-    s = start_with(&w, &c, neighbour_extra, &n);
     tinit(&sleeper, M_SLEEP, SL_CLASS_AUDIBLE);
     sleeper.sleep_ns = 20 * MS;
     sleeper.ret = SL_NODE_PROGRESS; /* would burst if bursts ignored time */
     tinit(&neighbour, M_PROGRESS, SL_CLASS_AUDIBLE);
+    s = start_with(&w, &c, neighbour_extra, &n);
     reg(s, &sleeper);
     reg(s, &neighbour);
     sleep_ns(400 * MS);
@@ -911,7 +943,8 @@ static void test_lifecycle_runs_exactly_once_on_every_path(void)
     done.limit = 3;
     tinit(&failed, M_FAIL_AT, SL_CLASS_AUDIBLE);
     failed.at = 2;
-    tinit(&faulted, M_SEGV_AT, SL_CLASS_IDLE);
+    bool faults = real_faults();
+    tinit(&faulted, faults ? M_SEGV_AT : M_FAIL_AT, SL_CLASS_IDLE);
     faulted.at = 2;
     tinit(&overran, M_SLEEP, SL_CLASS_WARM);
     overran.sleep_ns = 10 * MS;
@@ -931,8 +964,9 @@ static void test_lifecycle_runs_exactly_once_on_every_path(void)
                            once(&faulted) && once(&overran) && once(&bad),
                        3000));
     CU_ASSERT_EQUAL(atomic_load(&bad.ticks), 1);
-    CU_ASSERT(seen(&w, SL_SCHED_NODE_FAILED) == 3); /* failed, overran, bad */
-    CU_ASSERT(seen(&w, SL_SCHED_NODE_FAULTED) == 1);
+    /* failed, overran, bad (and faulted when it cannot fault) */
+    CU_ASSERT(seen(&w, SL_SCHED_NODE_FAILED) == (faults ? 3u : 4u));
+    CU_ASSERT(seen(&w, SL_SCHED_NODE_FAULTED) == (faults ? 1u : 0u));
     /* Still registered at shutdown, or possibly still queued. */
     tinit(&late, M_WAITING, SL_CLASS_AUDIBLE);
     reg(s, &late);
