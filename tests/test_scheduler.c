@@ -796,12 +796,13 @@ static void test_wake_unparks_an_idle_scheduler_at_once(void)
     uint64_t lat[100];
     sl_scheduler_stats st;
 
+    uint64_t parks = 0; /* the park the previous wake ended */
+
     for (int i = 0; i < 100; i++) {
-        /* Wait for the park, then a little more to be deep in it. */
-        sl_scheduler_get_stats(s, &st);
-        uint64_t parks = st.parks;
+        /* Wait for the next park, then a little more to be deep in it. */
         CU_ASSERT_FATAL(WAIT_FOR(
             (sl_scheduler_get_stats(s, &st), st.parks > parks), 500));
+        parks = st.parks;
         sleep_ns((uint64_t)(1 + i % 3) * MS);
         uint64_t before = seen(&w, SL_SCHED_PASS_START);
         uint64_t t0 = sl__now_ns();
