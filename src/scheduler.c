@@ -250,6 +250,15 @@ void sl_scheduler_destroy(sl_scheduler *sched)
 {
     if (sched == NULL)
         return;
+    if (pthread_equal(pthread_self(), sched->thread)) {
+        /* From a node or the observer: we cannot join ourselves. Ask for
+         * the stop and let the thread free the scheduler as it exits. */
+        atomic_store_explicit(&sched->stop, true, memory_order_release);
+        sl__wake_signal(&sched->wake); /* no park before the last pass */
+        pthread_detach(sched->thread);
+        release(sched);
+        return;
+    }
     if (sl_scheduler_shutdown(sched) == SL_ETIMEDOUT) {
         /* A tick is stuck. Let the thread go; it drops the last reference
          * and frees the scheduler when the tick returns. */

@@ -113,6 +113,12 @@ static int tick_more(tnode *t, int n)
         return work_tick(t);
     case M_BLOCK:
         return block_tick(t);
+    case M_DESTROY_SELF:
+        /* Only once the test's register call has returned: nothing may
+         * use the scheduler while it is destroyed. */
+        if (atomic_load(&t->release) && !atomic_exchange(&t->blocked, true))
+            sl_scheduler_destroy(t->sched);
+        return SL_NODE_WAITING;
     case M_SHUTDOWN_SELF:
         atomic_store(&t->self_shutdown_result, sl_scheduler_shutdown(t->sched));
         return SL_NODE_DONE;
@@ -159,15 +165,18 @@ static void t_recycle(sl_node *node)
 static void t_destroy(sl_node *node)
 {
     tnode *t = (tnode *)node;
+
     if (atomic_load(&t->cancels) != 1 || atomic_load(&t->recycles) != 1)
         atomic_fetch_add(&t->misordered, 1);
-    atomic_fetch_add(&t->destroys, 1);
     if (t->heap) {
-        if (atomic_load(&t->misordered) || atomic_load(&t->destroys) != 1)
+        if (atomic_load(&t->misordered) || atomic_load(&t->destroys) != 0)
             atomic_fetch_add(&sf_heap_misordered, 1);
         free(t);
         atomic_fetch_add(&sf_heap_destroyed, 1);
+        return;
     }
+    /* Last touch: a test that sees it may let `t` go out of scope. */
+    atomic_fetch_add(&t->destroys, 1);
 }
 
 static const sl_node_vtable sf_vtable = {

@@ -41,6 +41,7 @@ typedef enum mode {
     M_BLOCK,         /* blocks until `release` is set, then DONE */
     M_RETURN,        /* returns `ret` */
     M_SHUTDOWN_SELF, /* calls sl_scheduler_shutdown() from its tick */
+    M_DESTROY_SELF,  /* once `release` is set, sl_scheduler_destroy() */
 } mode;
 
 typedef struct tnode {

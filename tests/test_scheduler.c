@@ -97,6 +97,23 @@ static void test_shutdown_from_the_scheduler_thread_is_refused(void)
     sl_scheduler_destroy(s);
 }
 
+static void test_destroy_from_the_scheduler_thread_stops_it(void)
+{
+    tnode self, other;
+    sl_scheduler *s = sf_start(NULL, NULL);
+
+    sf_tinit(&self, M_DESTROY_SELF, SL_CLASS_AUDIBLE);
+    self.sched = s;
+    sf_tinit(&other, M_WAITING, SL_CLASS_IDLE);
+    sf_reg(s, &other);
+    CU_ASSERT(WAIT_FOR(atomic_load(&other.ticks) > 0, 1000));
+    sf_reg(s, &self);
+    atomic_store(&self.release, true); /* our last use of `s` is over */
+    /* The thread retires both nodes and frees the scheduler by itself. */
+    CU_ASSERT(WAIT_FOR(sf_once(&self) && sf_once(&other), 2000));
+    sf_sleep_ns(20 * MS); /* let the thread exit before the nodes go */
+}
+
 /* ---- parking: no busy spin --------------------------------------------- */
 
 /* Returns the scheduler thread's CPU use over `ns` of wall time, in
@@ -762,6 +779,8 @@ static CU_TestInfo tests[] = {
      test_node_class_is_clamped_and_settable},
     {"shutdown from the scheduler thread is refused",
      test_shutdown_from_the_scheduler_thread_is_refused},
+    {"destroy from the scheduler thread stops it",
+     test_destroy_from_the_scheduler_thread_stops_it},
     {"WAITING node: under 2% of a core", test_waiting_node_does_not_spin},
     {"BACKPRESSURED node: under 2% of a core",
      test_backpressured_node_does_not_spin},

@@ -201,9 +201,11 @@ SL_API int sl_scheduler_shutdown(sl_scheduler *sched);
  * Never hangs: when the thread does not finish within `join_timeout_ns`,
  * it is detached and frees the scheduler itself once its stuck tick
  * returns; the observer and the nodes must then stay valid until that
- * happens. NULL is ignored.
- * Thread: any thread but the scheduler's own and the device callback;
- * not RT-safe. No other call on `sched` may run or follow.
+ * happens. Called on the scheduler thread itself (from a node or the
+ * observer), it only requests the stop: the pass ends, every node is
+ * retired and the thread frees the scheduler as it exits. NULL is ignored.
+ * Thread: any thread but the device callback; not RT-safe. No other call
+ * on `sched` may run or follow.
  * Errors: none. */
 SL_API void sl_scheduler_destroy(sl_scheduler *sched);
 
