@@ -26,8 +26,16 @@
 #include <stdint.h>
 #include <sluice/common.h>
 
-#ifdef __STDC_NO_ATOMICS__
+/* The class atomic: C11 _Atomic in C; in C++, std::atomic<int>, which has
+ * the same size, alignment and lock-free representation on the compilers
+ * sluice supports. */
+#ifdef __cplusplus
+#  include <atomic>
+#  define SL__ATOMIC_INT std::atomic<int>
+#elif defined(__STDC_NO_ATOMICS__)
 #  error "sluice/node.h needs C11 atomics"
+#else
+#  define SL__ATOMIC_INT _Atomic int
 #endif
 
 SL_BEGIN_DECLS
@@ -75,7 +83,7 @@ typedef struct sl_node_vtable {
  * with sl_node_init() and change the class with sl_node_set_class(). */
 struct sl_node {
     const sl_node_vtable *vtable;
-    _Atomic int service_class; /* an sl_service_class */
+    SL__ATOMIC_INT service_class; /* an sl_service_class */
 };
 
 /* Prepares `node` to be registered: sets its vtable and initial service
