@@ -14,6 +14,8 @@
  * Build against an installed sluice:
  *   cc custom_node.c $(pkg-config --cflags --libs sluice) -lm -o custom_node
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep() under -std=c11 */
+
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
