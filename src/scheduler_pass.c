@@ -189,14 +189,14 @@ static void apply_commands(sl_scheduler *s, bool close)
 static void quarantine(sl_scheduler *s, sl__slot *slot, int error)
 {
     slot->ended = true;
-    sl__count(&s->n.ticks_failed);
     sl__count(&s->n.quarantined);
     emit(s, SL_SCHED_NODE_FAILED, slot, error, 0, 0);
 }
 
-/* Applies the time rules to a tick that took `dt`: SLOW_TICK, the longest
- * tick, and quarantine after overrun_limit budget overruns in a row.
- * Returns true when the node was quarantined. */
+/* Applies the time rules to a tick that took `dt`: the longest tick,
+ * SLOW_TICK, and, for a node still running, quarantine after
+ * overrun_limit budget overruns in a row. Returns true when the node was
+ * quarantined. */
 static bool check_time(sl_scheduler *s, sl__slot *slot, uint64_t dt)
 {
     if (dt > atomic_load_explicit(&s->n.max_tick_ns, memory_order_relaxed))
@@ -205,6 +205,8 @@ static bool check_time(sl_scheduler *s, sl__slot *slot, uint64_t dt)
         sl__count(&s->n.slow_ticks);
         emit(s, SL_SCHED_SLOW_TICK, slot, 0, 0, dt);
     }
+    if (slot->ended)
+        return false;
     if (dt <= s->cfg.tick_budget_ns) {
         slot->overruns = 0;
         return false;
@@ -237,6 +239,7 @@ static int classify(sl_scheduler *s, sl__slot *slot, int r)
         slot->ended = true;
         return RANK_IDLE;
     default:
+        sl__count(&s->n.ticks_failed);
         quarantine(s, slot, r < 0 ? r : SL_ERANGE);
         return RANK_IDLE;
     }
@@ -260,9 +263,10 @@ static int tick_once(sl_scheduler *s, sl__slot *slot, int *result,
         note_fault(s, slot, signo);
         return RANK_IDLE;
     }
-    if (r != SL_NODE_DONE && check_time(s, slot, *dt))
-        return RANK_IDLE;
-    return classify(s, slot, r);
+    /* The result first: a tick that failed or finished is reported as
+     * such even when it was also too slow. */
+    int rank = classify(s, slot, r);
+    return check_time(s, slot, *dt) ? RANK_IDLE : rank;
 }
 
 /* Ticks a node, again while it makes progress quickly, up to the burst. */

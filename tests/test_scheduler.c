@@ -685,6 +685,7 @@ static void test_lifecycle_runs_exactly_once_on_every_path(void)
     sl_scheduler *s;
     tnode unreg, done, failed, faulted, overran, bad, at_shutdown, late;
     tnode *heap_at_shutdown = sf_tnew(M_PENDING);
+    sl_scheduler_stats st;
 
     sf_map_readonly_page();
     sl_scheduler_config_default(&c);
@@ -721,6 +722,10 @@ static void test_lifecycle_runs_exactly_once_on_every_path(void)
     /* failed, overran, bad (and faulted when it cannot fault) */
     CU_ASSERT(sf_seen(&w, SL_SCHED_NODE_FAILED) == (faults ? 3u : 4u));
     CU_ASSERT(sf_seen(&w, SL_SCHED_NODE_FAULTED) == (faults ? 1u : 0u));
+    sl_scheduler_get_stats(s, &st);
+    CU_ASSERT_EQUAL(st.quarantined, 4); /* failed, faulted, overran, bad */
+    CU_ASSERT_EQUAL(st.ticks_failed, 3); /* failed, faulted, bad */
+    CU_ASSERT_EQUAL(st.faults, faults ? 1u : 0u);
     /* Still registered at shutdown, or possibly still queued. */
     sf_tinit(&late, M_WAITING, SL_CLASS_AUDIBLE);
     sf_reg(s, &late);
