@@ -122,6 +122,7 @@ typedef struct sl_scheduler_config {
  * consistent cut: a pass may run between two reads. */
 typedef struct sl_scheduler_stats {
     uint64_t passes;
+    /* Ticks by result; ticks_failed: returned an error or faulted. */
     uint64_t ticks_progress, ticks_waiting, ticks_pending,
         ticks_backpressured, ticks_done, ticks_failed;
     uint64_t parks;       /* timed parks entered */
