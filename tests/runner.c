@@ -30,6 +30,7 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_pool,
     &sl_suite_effects,
     &sl_suite_chain,
+    &sl_suite_scheduler,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])
 

@@ -11,5 +11,7 @@
 #include <sluice/pool.h>
 #include <sluice/effect.h>
 #include <sluice/chain.h>
+#include <sluice/node.h>
+#include <sluice/scheduler.h>
 
 #endif /* SLUICE_SLUICE_H */
