@@ -5,7 +5,9 @@
  * handler, running on the faulting thread, jumps back to the innermost one.
  * The handlers are installed with SA_NODEFER so the signal is not left
  * blocked after the jump, which lets sigsetjmp skip saving the signal mask
- * (no system call per guarded call).
+ * (no system call per guarded call). Should something interposed on
+ * sigaction run the handler with a wider mask anyway, the fault path (and
+ * only it) restores the mask the thread had when it faulted.
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include <sluice/error.h>
 #include "fault.h"
@@ -22,6 +25,9 @@ typedef struct guard {
     sigjmp_buf jmp;
     struct guard *outer;
     volatile sig_atomic_t signo;
+    /* The signal mask the thread had when it faulted. */
+    sigset_t mask;
+    volatile sig_atomic_t have_mask;
 } guard;
 
 static const int trapped_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
@@ -40,9 +46,18 @@ static void on_fault(int sig, siginfo_t *info, void *uctx)
     guard *g = current;
 
     (void)info;
-    (void)uctx;
     if (g != NULL) {
         g->signo = sig;
+        /* Our own handler blocks nothing, but an interposed one may run
+         * ours with more signals blocked (ThreadSanitizer blocks them
+         * all), and the jump skips the restore that a return would do;
+         * keep the interrupted mask so the landing site can put it back.
+         * Threads created later inherit the mask, so leaving the trapped
+         * signals blocked would turn their next fault into a kill. */
+        if (uctx != NULL) {
+            memcpy(&g->mask, &((ucontext_t *)uctx)->uc_sigmask, sizeof g->mask);
+            g->have_mask = 1;
+        }
         siglongjmp(g->jmp, 1);
     }
     /* Not ours: put the previous disposition back and return, so the
@@ -114,11 +129,14 @@ int sl__fault_call(sl__fault_fn fn, void *arg, int *signo)
 
     g.outer = current;
     g.signo = 0;
+    g.have_mask = 0;
     if (sigsetjmp(g.jmp, 0) == 0) {
         current = &g;
         result = fn(arg);
     } else {
         result = SL_EFAULT;
+        if (g.have_mask)
+            pthread_sigmask(SIG_SETMASK, &g.mask, NULL);
         if (signo != NULL)
             *signo = g.signo;
     }

@@ -129,11 +129,35 @@ static void test_unguarded_fault_is_not_swallowed(void)
         CU_ASSERT_EQUAL(WTERMSIG(status), SIGSEGV);
 }
 
+/* A trapped fault leaves the thread's signal mask as it was, also where a
+ * sanitizer runs the handler with every signal blocked; threads started
+ * afterwards inherit the mask and must still be able to trap faults. */
+static void test_fault_keeps_signal_mask(void)
+{
+    sigset_t before, after;
+    int sig = 0;
+    pthread_t t;
+    void *ok = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(sl__fault_install(), SL_OK);
+    pthread_sigmask(SIG_SETMASK, NULL, &before);
+    CU_ASSERT_EQUAL(sl__fault_call(segfaults, NULL, &sig), SL_EFAULT);
+    CU_ASSERT_EQUAL(sl__fault_call(raises_bus, NULL, &sig), SL_EFAULT);
+    pthread_sigmask(SIG_SETMASK, NULL, &after);
+    for (int s = 1; s < SIGRTMIN; s++)
+        CU_ASSERT_EQUAL(sigismember(&before, s), sigismember(&after, s));
+    CU_ASSERT_FALSE(sigismember(&after, SIGSEGV));
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, thread_body, NULL), 0);
+    pthread_join(t, &ok);
+    CU_ASSERT_PTR_NOT_NULL(ok);
+}
+
 static CU_TestInfo tests[] = {
     {"a plain call returns its result", test_plain_call_returns_its_result},
     {"SIGSEGV, SIGFPE and SIGBUS are trapped", test_segv_and_fpe_are_trapped},
     {"nested guards", test_nested_guards},
     {"trapped on another thread", test_trapped_on_another_thread},
+    {"a trapped fault keeps the signal mask", test_fault_keeps_signal_mask},
     {"an unguarded fault is not swallowed",
      test_unguarded_fault_is_not_swallowed},
     CU_TEST_INFO_NULL,
