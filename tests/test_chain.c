@@ -351,7 +351,27 @@ typedef struct stress {
     double worst_step;
     int nonfinite;
     unsigned long long frames;
+    char diag[2048]; /* the chain's state where a step first broke the bound */
 } stress;
+
+/* Describes the audio side's view of the chain (called on the audio thread
+ * between blocks, so its fields are stable), for a failure message. */
+static void describe(const sl_chain *c, char *out, size_t len, size_t block,
+                     size_t at, float from, float to)
+{
+    const sl_chain_snapshot *s = c->cur;
+    int w = snprintf(out, len,
+                     "step %.4f -> %.4f at frame %zu of a %zu-frame block; "
+                     "moving to %s; old [%zu,%zu) new [%zu,%zu); nodes:",
+                     from, to, at, block, c->next ? "a new list" : "nothing",
+                     c->old_lo, c->old_hi, c->new_lo, c->new_hi);
+    for (size_t i = 0; s != NULL && i < s->n && w > 0 && (size_t)w < len; i++)
+        w += snprintf(out + w, len - (size_t)w,
+                      " %s#%u(mix %.3f%s%s)", s->nodes[i]->fx->vt->name,
+                      s->nodes[i]->id, s->nodes[i]->mix,
+                      s->nodes[i]->fading ? " fading" : "",
+                      atomic_load(&s->nodes[i]->bypass) ? " bypassed" : "");
+}
 
 static unsigned rnd(unsigned *s)
 {
@@ -388,9 +408,12 @@ static void *render(void *arg)
                 float x = buf[i * 2 + (size_t)k];
                 if (!isfinite(x))
                     st->nonfinite = 1;
-                if (!isnan(prev[k]))
-                    st->worst_step =
-                        fmax(st->worst_step, fabs(x - prev[k]));
+                if (!isnan(prev[k]) && fabs(x - prev[k]) > st->worst_step) {
+                    if (fabs(x - prev[k]) > STRESS_MAX_STEP && !st->diag[0])
+                        describe(st->chain, st->diag, sizeof st->diag, n, i,
+                                 prev[k], x);
+                    st->worst_step = fabs(x - prev[k]);
+                }
                 prev[k] = x;
             }
         st->frames += n;
@@ -463,6 +486,8 @@ static void test_random_edits_during_render(void)
     pthread_join(audio, NULL);
     CU_ASSERT(!st.nonfinite);
     CU_ASSERT(st.worst_step <= STRESS_MAX_STEP);
+    if (st.diag[0])
+        printf("\n    [%s]\n", st.diag);
     sl_chain_collect(st.chain);
     sl__chain_census(st.chain, &snaps, &nodes);
     CU_ASSERT_EQUAL(snaps, 1);
