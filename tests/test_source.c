@@ -1,0 +1,550 @@
+/*
+ * test_source.c: sources and the reader. Files are written by libsndfile
+ * into a private temporary directory, read back through sluice and
+ * compared with the signal written or with libsndfile's own decode.
+ * Runs on the test thread only.
+ */
+#include "config.h"
+
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sndfile.h>
+
+#include <sluice/error.h>
+#include <sluice/source.h>
+#include "reader.h"
+#include "source_priv.h"
+#include "suites.h"
+
+#define G3 0.70710678f
+
+static char dir[64];
+static char why[SL__WHY_LEN];
+
+static int suite_init(void)
+{
+    strcpy(dir, "/tmp/sluice-source-XXXXXX");
+    return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int suite_cleanup(void)
+{
+    return nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The path of `name` inside the suite's directory (a static buffer). */
+static const char *at(const char *name)
+{
+    static char p[2][128];
+    static int which;
+    which ^= 1;
+    snprintf(p[which], sizeof p[which], "%s/%s", dir, name);
+    return p[which];
+}
+
+/* A deterministic test signal: two sines and a little noise, quantised to
+ * 16-bit steps (k / 32768) so every lossless format stores it exactly. */
+static float *make_signal(size_t frames, unsigned ch, unsigned rate)
+{
+    float *x = malloc(frames * ch * sizeof *x);
+    unsigned lcg = 12345;
+    for (size_t f = 0; f < frames; f++) {
+        for (unsigned c = 0; c < ch; c++) {
+            double t = (double)f / rate;
+            lcg = lcg * 1103515245u + 12345u;
+            double v = 0.4 * sin(2 * M_PI * (440.0 + 110.0 * c) * t) +
+                       0.2 * sin(2 * M_PI * 1234.5 * t) +
+                       0.01 * ((double)(lcg >> 16) / 32768.0 - 1.0);
+            x[f * ch + c] = (float)(lrint(v * 32768.0) / 32768.0);
+        }
+    }
+    return x;
+}
+
+/* Writes `x` (values k / 32768) to `path`: through the integer path for
+ * integer PCM and lossless codecs (libsndfile scales float to 16-bit by
+ * 32767 but back by 32768), as floats for float files and lossy codecs. */
+static int write_file(const char *path, int format, unsigned rate,
+                      unsigned ch, const float *x, size_t frames)
+{
+    SF_INFO info = {.samplerate = (int)rate, .channels = (int)ch,
+                    .format = format};
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    if (sf == NULL)
+        return -1;
+    sf_count_t n;
+    int sub = format & SF_FORMAT_SUBMASK;
+    if (sub == SF_FORMAT_VORBIS || sub == SF_FORMAT_OPUS ||
+        sub == SF_FORMAT_MPEG_LAYER_III || sub == SF_FORMAT_FLOAT ||
+        sub == SF_FORMAT_DOUBLE) {
+        n = sf_writef_float(sf, x, (sf_count_t)frames);
+    } else {
+        int *v = malloc(frames * ch * sizeof *v);
+        for (size_t i = 0; i < frames * ch; i++)
+            v[i] = (int)lrint(x[i] * 32768.0) * 65536;
+        n = sf_writef_int(sf, v, (sf_count_t)frames);
+        free(v);
+    }
+    sf_close(sf);
+    return n == (sf_count_t)frames ? 0 : -1;
+}
+
+/* libsndfile's own float decode of a whole file. */
+static float *sf_read_all(const char *path, size_t *frames, unsigned *ch)
+{
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (sf == NULL)
+        return NULL;
+    float *x = malloc((size_t)(info.frames + 1) * info.channels * sizeof *x);
+    *frames = (size_t)sf_readf_float(sf, x, info.frames);
+    *ch = (unsigned)info.channels;
+    sf_close(sf);
+    return x;
+}
+
+/* Opens `path` as a reader at `rate` Hz and `ch` channels. */
+static sl__reader *open_reader(const char *path, unsigned rate, unsigned ch,
+                               sl_resample_quality q)
+{
+    sl__source *s;
+    sl__reader *r;
+    int err = sl__source_open_file(&s, path, why, sizeof why);
+    if (err != SL_OK) {
+        fprintf(stderr, "\n%s: %s (%s)\n", path, sl_error_name(err), why);
+        return NULL;
+    }
+    err = sl__reader_create(&r, s, rate, ch, q, why, sizeof why);
+    if (err != SL_OK) {
+        fprintf(stderr, "\n%s: %s (%s)\n", path, sl_error_name(err), why);
+        return NULL;
+    }
+    return r;
+}
+
+/* Reads a reader to its end in uneven chunks. Sets *err to the first
+ * error (or SL_OK) and returns the frames read before it. */
+static float *read_all(sl__reader *r, unsigned ch, size_t *frames, int *err)
+{
+    size_t cap = 4096, n = 0;
+    float *x = malloc(cap * ch * sizeof *x);
+    *err = SL_OK;
+    for (;;) {
+        if (n + 777 > cap) {
+            cap *= 2;
+            x = realloc(x, cap * ch * sizeof *x);
+        }
+        ptrdiff_t got = sl__reader_read(r, x + n * ch, 777);
+        if (got < 0) {
+            *err = (int)got;
+            break;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    *frames = n;
+    return x;
+}
+
+/* ------------------------------------------------ a player's source */
+
+/* Serves frames from an array; fails with `fail_err` at `fail_at`. */
+struct array_src {
+    const float *x;
+    size_t frames, pos, fail_at;
+    unsigned ch, rate;
+    int fail_err;
+    int closed;
+};
+
+static ptrdiff_t array_read(void *user, float *out, size_t frames)
+{
+    struct array_src *a = user;
+    if (a->pos >= a->fail_at)
+        return a->fail_err;
+    size_t n = a->frames - a->pos;
+    if (n > frames)
+        n = frames;
+    if (a->pos + n > a->fail_at)
+        n = a->fail_at - a->pos;
+    memcpy(out, a->x + a->pos * a->ch, n * a->ch * sizeof *out);
+    a->pos += n;
+    return (ptrdiff_t)n;
+}
+
+static int array_seek(void *user, int64_t frame)
+{
+    struct array_src *a = user;
+    a->pos = (size_t)frame;
+    return SL_OK;
+}
+
+static int64_t array_length(void *user)
+{
+    return (int64_t)((struct array_src *)user)->frames;
+}
+
+static int array_format(void *user, sl_source_format *fmt)
+{
+    struct array_src *a = user;
+    fmt->rate = a->rate;
+    fmt->channels = a->ch;
+    return SL_OK;
+}
+
+static void array_close(void *user)
+{
+    ((struct array_src *)user)->closed++;
+}
+
+static const sl_source_vtable array_vtable = {
+    .read = array_read,
+    .seek = array_seek,
+    .length = array_length,
+    .format = array_format,
+    .close = array_close,
+};
+
+/* A reader over an array source. */
+static sl__reader *array_reader(struct array_src *a, unsigned rate,
+                                unsigned ch, sl_resample_quality q)
+{
+    sl__source *s;
+    sl__reader *r;
+    if (a->fail_at == 0)
+        a->fail_at = SIZE_MAX;
+    if (sl__source_open_vtable(&s, &array_vtable, a, why, sizeof why) != 0)
+        return NULL;
+    if (sl__reader_create(&r, s, rate, ch, q, why, sizeof why) != 0)
+        return NULL;
+    return r;
+}
+
+/* ------------------------------------------------------------- tests */
+
+static void test_decode_parity_16bit_wav(void)
+{
+    const size_t frames = 20000;
+    float *x = make_signal(frames, 2, 44100);
+    const char *p = at("parity.wav");
+    CU_ASSERT_EQUAL_FATAL(
+        write_file(p, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 2, x, frames),
+        0);
+    size_t nref, n;
+    unsigned ch;
+    float *ref = sf_read_all(p, &nref, &ch);
+    sl__reader *r = open_reader(p, 44100, 2, SL_RESAMPLE_BEST);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(sl__reader_length(r), (int64_t)frames);
+    int err;
+    float *y = read_all(r, 2, &n, &err);
+    CU_ASSERT_EQUAL(err, SL_OK);
+    CU_ASSERT_EQUAL(n, nref);
+    CU_ASSERT_EQUAL(n, frames);
+    CU_ASSERT(memcmp(ref, y, n * 2 * sizeof *y) == 0);
+    CU_ASSERT_EQUAL(sl__reader_position(r), (int64_t)frames);
+    CU_ASSERT_EQUAL(sl__reader_read(r, y, 10), 0);
+    sl__reader_destroy(r);
+    free(ref), free(y), free(x);
+}
+
+/* The lag (|lag| <= maxlag) at which y best matches x, by correlation. */
+static long best_lag(const float *x, const float *y, size_t n, long maxlag)
+{
+    long best = 0;
+    double bestc = -1e300;
+    for (long lag = -maxlag; lag <= maxlag; lag++) {
+        double c = 0;
+        for (size_t i = (size_t)maxlag; i + (size_t)maxlag < n; i += 3)
+            c += (double)x[i] * y[(long)i + lag];
+        if (c > bestc) {
+            bestc = c;
+            best = lag;
+        }
+    }
+    return best;
+}
+
+/* SNR in dB of y[i + lag] against x[i] away from both ends. */
+static double snr_db(const float *x, const float *y, size_t n, long lag)
+{
+    double s = 0, e = 0;
+    size_t edge = 4000;
+    for (size_t i = edge; i + edge < n; i++) {
+        double d = (double)y[(long)i + lag] - x[i];
+        s += (double)x[i] * x[i];
+        e += d * d;
+    }
+    return 10 * log10(s / (e + 1e-30));
+}
+
+struct fmt_case {
+    const char *name;
+    int format;
+    unsigned rate;
+    double min_snr; /* 0: lossless, must be exact */
+};
+
+static const struct fmt_case formats[] = {
+    {"wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 0},
+    {"wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 44100, 0},
+    {"wav", SF_FORMAT_WAVEX | SF_FORMAT_PCM_24, 44100, 0},
+    {"aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 44100, 0},
+    {"aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_24, 44100, 0},
+    {"flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 0},
+    {"flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_24, 96000, 0},
+    {"caf", SF_FORMAT_CAF | SF_FORMAT_PCM_16, 44100, 0},
+    {"caf", SF_FORMAT_CAF | SF_FORMAT_ALAC_16, 44100, 0},
+    {"w64", SF_FORMAT_W64 | SF_FORMAT_PCM_32, 44100, 0},
+    {"rf64", SF_FORMAT_RF64 | SF_FORMAT_DOUBLE, 44100, 0},
+    {"au", SF_FORMAT_AU | SF_FORMAT_PCM_16, 44100, 0},
+    {"snd", SF_FORMAT_AU | SF_FORMAT_FLOAT, 44100, 0},
+    {"ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 44100, 25},
+    {"opus", SF_FORMAT_OGG | SF_FORMAT_OPUS, 48000, 25},
+    {"mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 44100, 25},
+};
+
+/* Round-trips one format; prints what lossy codecs did. */
+static void round_trip(const struct fmt_case *fc, int idx)
+{
+    const size_t frames = 48000;
+    char name[32];
+    snprintf(name, sizeof name, "rt%d.%s", idx, fc->name);
+    const char *p = at(name);
+    SF_INFO probe = {.samplerate = (int)fc->rate, .channels = 2,
+                     .format = fc->format};
+    if (!sf_format_check(&probe)) {
+        printf("[%s %#x not writable here] ", fc->name, fc->format);
+        return;
+    }
+    float *x = make_signal(frames, 2, fc->rate);
+    CU_ASSERT_EQUAL_FATAL(write_file(p, fc->format, fc->rate, 2, x, frames),
+                          0);
+    sl__reader *r = open_reader(p, fc->rate, 2, SL_RESAMPLE_BEST);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    size_t n;
+    int err;
+    float *y = read_all(r, 2, &n, &err);
+    CU_ASSERT_EQUAL(err, SL_OK);
+    if (fc->min_snr == 0) {
+        CU_ASSERT_EQUAL(n, frames);
+        int same = n == frames && memcmp(x, y, n * 2 * sizeof *y) == 0;
+        if (!same)
+            fprintf(stderr, "\n%s %#x: %zu frames, first %g want %g\n",
+                    fc->name, fc->format, n, y[100], x[100]);
+        CU_ASSERT(same);
+    } else {
+        /* Left channel only, padded so lags stay inside the buffers. */
+        size_t m = n < frames ? n : frames;
+        float *xl = calloc(frames, sizeof *xl), *yl = calloc(frames, sizeof *yl);
+        for (size_t i = 0; i < m; i++)
+            xl[i] = x[2 * i], yl[i] = y[2 * i];
+        long lag = best_lag(xl, yl, frames, 3000);
+        double snr = snr_db(xl, yl, frames - 3000, lag);
+        printf("[%s: %zu of %zu frames, delay %ld, SNR %.1f dB] ", fc->name,
+               n, frames, lag, snr);
+        CU_ASSERT(snr >= fc->min_snr);
+        CU_ASSERT(labs((long)n - (long)frames) <= 2048);
+        free(xl), free(yl);
+    }
+    sl__reader_destroy(r);
+    free(x), free(y);
+}
+
+static void test_every_writable_format_round_trips(void)
+{
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        round_trip(&formats[i], (int)i);
+}
+
+/* Frequency of a sine from its rising zero crossings (linearly
+ * interpolated) between frames `from` and `to`. */
+static double sine_freq(const float *y, size_t from, size_t to, double rate)
+{
+    double first = -1, last = -1;
+    long crossings = 0;
+    for (size_t i = from; i + 1 < to; i++) {
+        if (y[i] < 0 && y[i + 1] >= 0) {
+            double t = (double)i + y[i] / ((double)y[i] - y[i + 1]);
+            if (first < 0)
+                first = t;
+            last = t;
+            crossings++;
+        }
+    }
+    return crossings < 2 ? 0 : (double)(crossings - 1) * rate / (last - first);
+}
+
+static void test_resample_keeps_frequency_and_length(void)
+{
+    const size_t in_frames = 2 * 44100;
+    const double f0 = 997.0;
+    float *x = malloc(in_frames * sizeof *x);
+    for (size_t i = 0; i < in_frames; i++)
+        x[i] = (float)(0.5 * sin(2 * M_PI * f0 * (double)i / 44100.0));
+    static const char *names[] = {"best", "medium", "fast", "linear"};
+    for (int q = SL_RESAMPLE_BEST; q <= SL_RESAMPLE_LINEAR; q++) {
+        struct array_src a = {.x = x, .frames = in_frames, .ch = 1,
+                              .rate = 44100};
+        sl__reader *r = array_reader(&a, 48000, 1, (sl_resample_quality)q);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        size_t n;
+        int err;
+        float *y = read_all(r, 1, &n, &err);
+        CU_ASSERT_EQUAL(err, SL_OK);
+        double want_len = (double)in_frames * 48000.0 / 44100.0;
+        double f = sine_freq(y, 2000, n - 2000, 48000.0);
+        printf("[%s: %.6f Hz (error %+.1e), %zu frames for %.1f] ", names[q],
+               f, f - f0, n, want_len);
+        CU_ASSERT(fabs(f - f0) < 0.1);
+        CU_ASSERT(fabs((double)n - want_len) <= SL__READER_BLOCK);
+        CU_ASSERT_EQUAL((int64_t)n, sl__reader_length(r));
+        sl__reader_destroy(r);
+        CU_ASSERT_EQUAL(a.closed, 1);
+        free(y);
+    }
+    free(x);
+}
+
+/* Seeks a reader of `path` around and compares with an unbroken read. */
+static void check_seeks(const char *path, unsigned rate, double tolerance)
+{
+    static const int64_t targets[] = {12345, 0, 1, 4095, 4096, 33333, 49000,
+                                      777};
+    sl__reader *r = open_reader(path, rate, 2, SL_RESAMPLE_BEST);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    size_t n;
+    int err;
+    float *ref = read_all(r, 2, &n, &err);
+    float buf[1000 * 2];
+    double worst = 0;
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+        int64_t at_frame = targets[t];
+        CU_ASSERT_EQUAL_FATAL(sl__reader_seek(r, at_frame), SL_OK);
+        CU_ASSERT_EQUAL(sl__reader_position(r), at_frame);
+        ptrdiff_t got = sl__reader_read(r, buf, 1000);
+        size_t want = n - (size_t)at_frame < 1000 ? n - (size_t)at_frame : 1000;
+        CU_ASSERT_EQUAL(got, (ptrdiff_t)want);
+        for (size_t i = 0; i < want * 2 && got > 0; i++) {
+            double d = fabs((double)buf[i] - ref[(size_t)at_frame * 2 + i]);
+            if (d > worst)
+                worst = d;
+        }
+    }
+    CU_ASSERT(worst <= tolerance);
+    if (tolerance > 0)
+        printf("[resampled seek: worst difference %.2e] ", worst);
+    /* At the end, and past it. */
+    CU_ASSERT_EQUAL(sl__reader_seek(r, (int64_t)n), SL_OK);
+    CU_ASSERT_EQUAL(sl__reader_read(r, buf, 10), 0);
+    CU_ASSERT_EQUAL(sl__reader_seek(r, (int64_t)n + 1), SL_ERANGE);
+    CU_ASSERT_EQUAL(sl__reader_seek(r, -1), SL_EINVAL);
+    sl__reader_destroy(r);
+    free(ref);
+}
+
+static void test_seek_is_sample_accurate(void)
+{
+    const size_t frames = 50000;
+    float *x = make_signal(frames, 2, 44100);
+    const char *wav = at("seek.wav"), *flac = at("seek.flac");
+    CU_ASSERT_EQUAL_FATAL(write_file(wav, SF_FORMAT_WAV | SF_FORMAT_PCM_16,
+                                     44100, 2, x, frames), 0);
+    CU_ASSERT_EQUAL_FATAL(write_file(flac, SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
+                                     44100, 2, x, frames), 0);
+    check_seeks(wav, 44100, 0);
+    check_seeks(flac, 44100, 0);
+    /* Through the resampler: continues as an unbroken read would. */
+    check_seeks(flac, 48000, 1e-4);
+    free(x);
+}
+
+
+/* What an MP3 seek lands on: the lag of the data after the seek against an
+ * unbroken decode (0 = exact), and how far the samples then differ. */
+static void test_mp3_seek_measured(void)
+{
+    const size_t frames = 3 * 44100;
+    SF_INFO probe = {.samplerate = 44100, .channels = 2,
+                     .format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III};
+    if (!sf_format_check(&probe)) {
+        printf("[MP3 not writable here] ");
+        return;
+    }
+    float *x = make_signal(frames, 2, 44100);
+    const char *p = at("seek.mp3");
+    CU_ASSERT_EQUAL_FATAL(write_file(p, probe.format, 44100, 2, x, frames), 0);
+    sl__reader *r = open_reader(p, 44100, 2, SL_RESAMPLE_BEST);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    size_t n;
+    int err;
+    float *ref = read_all(r, 2, &n, &err);
+    static const int64_t targets[] = {100000, 1, 1151, 1152, 44100, 77777};
+    enum { LEN = 4096, PAD = 2400 };
+    float *buf = malloc(LEN * 2 * sizeof *buf);
+    long worst_lag = 0;
+    double worst = 0;
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+        CU_ASSERT_EQUAL_FATAL(sl__reader_seek(r, targets[t]), SL_OK);
+        CU_ASSERT_EQUAL_FATAL(sl__reader_read(r, buf, LEN), LEN);
+        /* Lag search over the left channel. */
+        long best = 0;
+        double best_e = 1e300;
+        for (long lag = -PAD; lag <= PAD; lag++) {
+            long base = (long)targets[t] + lag;
+            if (base < 0 || base + LEN > (long)n)
+                continue;
+            double e = 0;
+            for (size_t i = 0; i < LEN; i += 4)
+                e += fabs((double)buf[2 * i] - ref[2 * (base + (long)i)]);
+            if (e < best_e)
+                best_e = e, best = lag;
+        }
+        double d = 0;
+        for (size_t i = 0; i < LEN * 2; i++) {
+            double e = fabs((double)buf[i] - ref[2 * (targets[t] + best) + i]);
+            d = e > d ? e : d;
+        }
+        if (labs(best) > labs(worst_lag))
+            worst_lag = best;
+        worst = d > worst ? d : worst;
+    }
+    printf("[MP3 seek: worst lag %ld frames, worst difference %.2e] ",
+           worst_lag, worst);
+    CU_ASSERT_EQUAL(worst_lag, 0);
+    CU_ASSERT(worst < 1e-3);
+    sl__reader_destroy(r);
+    free(buf), free(ref), free(x);
+}
+
+static CU_TestInfo tests[] = {
+    {"decode parity with libsndfile, 16-bit WAV",
+     test_decode_parity_16bit_wav},
+    {"every writable format round-trips",
+     test_every_writable_format_round_trips},
+    {"44.1 -> 48 kHz keeps frequency and length",
+     test_resample_keeps_frequency_and_length},
+    {"seek is sample-accurate on WAV and FLAC", test_seek_is_sample_accurate},
+    {"MP3 seek, measured", test_mp3_seek_measured},
+    CU_TEST_INFO_NULL,
+};
+
+const sl_test_suite sl_suite_source = {
+    .info = {.pName = "source", .pInitFunc = suite_init,
+             .pCleanupFunc = suite_cleanup, .pTests = tests},
+};
