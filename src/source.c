@@ -205,7 +205,9 @@ static int open_failed(char *why, size_t why_len)
         say(why, why_len, "unsupported encoding: %s", sf_strerror(NULL));
         return SL_EFORMAT;
     default:
-        say(why, why_len, "not a readable audio file: %s", sf_strerror(NULL));
+        /* libsndfile's internal codes: a header it could not make sense
+         * of, such as a WAV without a data chunk. */
+        say(why, why_len, "malformed audio file: %s", sf_strerror(NULL));
         return SL_EFORMAT;
     }
 }

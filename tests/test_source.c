@@ -470,7 +470,7 @@ static void test_seek_is_sample_accurate(void)
     check_seeks(wav, 44100, 0);
     check_seeks(flac, 44100, 0);
     /* Through the resampler: continues as an unbroken read would. */
-    check_seeks(flac, 48000, 1e-4);
+    check_seeks(flac, 48000, 1e-6);
     free(x);
 }
 
@@ -532,6 +532,384 @@ static void test_mp3_seek_measured(void)
     free(buf), free(ref), free(x);
 }
 
+/* Drives input channel c alone with 1.0 in frame c, so output frame c
+ * holds exactly column c of the mixing matrix. */
+static void check_matrix(unsigned in, unsigned out, const float *want)
+{
+    float x[SL_MAX_CHANNELS * SL_MAX_CHANNELS] = {0};
+    float y[SL_MAX_CHANNELS * SL_MAX_CHANNELS];
+    for (unsigned c = 0; c < in; c++)
+        x[c * in + c] = 1.0f;
+    struct array_src a = {.x = x, .frames = in, .ch = in, .rate = 48000};
+    sl__reader *r = array_reader(&a, 48000, out, SL_RESAMPLE_BEST);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL_FATAL(sl__reader_read(r, y, in + 5), (ptrdiff_t)in);
+    for (unsigned c = 0; c < in; c++)
+        for (unsigned o = 0; o < out; o++)
+            if (y[c * out + o] != want[c * out + o]) {
+                fprintf(stderr, "\n%u->%u: input %u to output %u is %.9g, "
+                        "want %.9g\n", in, out, c, o, y[c * out + o],
+                        want[c * out + o]);
+                CU_FAIL("coefficient");
+            }
+    sl__reader_destroy(r);
+}
+
+static void test_channel_mapping_coefficients(void)
+{
+    /* [input channel][output channel] */
+    static const float mono_stereo[] = {1, 1};
+    static const float mono_6[] = {1, 1, 1, 1, 1, 1};
+    static const float stereo_mono[] = {0.5f, 0.5f};
+    static const float s51_stereo[] = {1, 0, 0, 1, G3, G3, 0, 0, G3, 0, 0, G3};
+    static const float s51_mono[] = {0.5f, 0.5f, G3, 0, 0.5f * G3, 0.5f * G3};
+    static const float s71_stereo[] = {1, 0, 0, 1, G3, G3, 0, 0,
+                                       G3, 0, 0, G3, G3, 0, 0, G3};
+    static const float s61_stereo[] = {1, 0, 0, 1, G3, G3, 0, 0,
+                                       0.5f, 0.5f, G3, 0, 0, G3};
+    static const float quad_stereo[] = {1, 0, 0, 1, G3, 0, 0, G3};
+    static const float stereo_51[] = {1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+    /* 10 channels to stereo: no layout, even inputs average left. */
+    float ten[20];
+    for (int c = 0; c < 10; c++)
+        ten[2 * c] = c % 2 ? 0 : 0.2f, ten[2 * c + 1] = c % 2 ? 0.2f : 0;
+    check_matrix(1, 2, mono_stereo);
+    check_matrix(1, 6, mono_6);
+    check_matrix(2, 1, stereo_mono);
+    check_matrix(6, 2, s51_stereo);
+    check_matrix(6, 1, s51_mono);
+    check_matrix(7, 2, s61_stereo);
+    check_matrix(8, 2, s71_stereo);
+    check_matrix(4, 2, quad_stereo);
+    check_matrix(2, 6, stereo_51);
+    check_matrix(10, 2, ten);
+}
+
+static void test_too_many_channels(void)
+{
+    float x[40 * 16] = {0};
+    const char *p = at("forty.wav");
+    CU_ASSERT_EQUAL_FATAL(write_file(p, SF_FORMAT_WAV | SF_FORMAT_PCM_16,
+                                     48000, 40, x, 16), 0);
+    sl__source *s = (sl__source *)1;
+    CU_ASSERT_EQUAL(sl__source_open_file(&s, p, why, sizeof why), SL_EFORMAT);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_STRING_EQUAL(why, "too many channels (40; sluice plays at most 32)");
+    /* The same limit for a player's source, which is closed once. */
+    struct array_src a = {.x = x, .frames = 16, .ch = 40, .rate = 48000};
+    CU_ASSERT_EQUAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
+                                           sizeof why), SL_EFORMAT);
+    CU_ASSERT_STRING_EQUAL(why, "too many channels (40; sluice plays at most 32)");
+    CU_ASSERT_EQUAL(a.closed, 1);
+    /* 32 is fine. */
+    a.ch = 32;
+    a.closed = 0;
+    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
+                                                 sizeof why), SL_OK);
+    sl__source_close(s);
+    CU_ASSERT_EQUAL(a.closed, 1);
+}
+
+/* Opens `path` and expects `err` with a reason starting with `reason`. */
+static void expect_open_error(const char *path, int err, const char *reason)
+{
+    sl__source *s = (sl__source *)1;
+    int got = sl__source_open_file(&s, path, why, sizeof why);
+    if (got != err || strncmp(why, reason, strlen(reason)) != 0)
+        fprintf(stderr, "\n%s: %s \"%s\", want %s \"%s...\"\n", path,
+                sl_error_name(got), why, sl_error_name(err), reason);
+    CU_ASSERT_EQUAL(got, err);
+    CU_ASSERT(strncmp(why, reason, strlen(reason)) == 0);
+    CU_ASSERT_PTR_NULL(s);
+}
+
+static void write_bytes(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+static void test_broken_files_fail_with_reasons(void)
+{
+    unsigned char junk[4096];
+    unsigned lcg = 99;
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)((lcg = lcg * 1103515245u + 12345u) >> 24);
+    memcpy(junk, "RIFF\x00\x10\x00\x00WAVE", 12);
+    write_bytes(at("junk.wav"), junk, sizeof junk);
+    expect_open_error(at("junk.wav"), SL_EFORMAT, "malformed audio file: ");
+    CU_ASSERT(strlen(why) > strlen("malformed audio file: "));
+    write_bytes(at("empty.wav"), "", 0);
+    expect_open_error(at("empty.wav"), SL_EFORMAT, "file is empty");
+    expect_open_error(at("missing.wav"), SL_ENOTFOUND, strerror(ENOENT));
+    expect_open_error(dir, SL_EIO, "is a directory");
+    write_bytes(at("text.flac"), "hello, this is not audio\n", 25);
+    expect_open_error(at("text.flac"), SL_EFORMAT,
+                      "not a recognised audio format");
+}
+
+/* A FLAC file cut in half: opening works (the header is whole), reading
+ * fails where the data stops, with the frame it stopped at. */
+static void test_truncated_flac(void)
+{
+    const size_t frames = 100000;
+    float *x = make_signal(frames, 2, 44100);
+    const char *p = at("cut.flac");
+    CU_ASSERT_EQUAL_FATAL(write_file(p, SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
+                                     44100, 2, x, frames), 0);
+    FILE *f = fopen(p, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(truncate(p, size / 2), 0);
+    sl__reader *r = open_reader(p, 44100, 2, SL_RESAMPLE_BEST);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    size_t n;
+    int err;
+    float *y = read_all(r, 2, &n, &err);
+    printf("[cut FLAC: %zu frames, then %s \"%s\"] ", n, sl_error_name(err),
+           sl__reader_why(r));
+    CU_ASSERT_EQUAL(err, SL_EFORMAT);
+    CU_ASSERT(n > frames / 4 && n < frames);
+    CU_ASSERT(strncmp(sl__reader_why(r), "file is truncated", 17) == 0);
+    /* What was decoded is right. */
+    CU_ASSERT(memcmp(x, y, n * 2 * sizeof *y) == 0);
+    sl__reader_destroy(r);
+    free(x), free(y);
+}
+
+/* A player's source that fails after 3000 frames: the frames before the
+ * failure arrive, then its error, with and without resampling. */
+static void test_failing_source_error_reaches_reader(void)
+{
+    const size_t frames = 10000;
+    float *x = make_signal(frames, 2, 44100);
+    for (int resample = 0; resample <= 1; resample++) {
+        struct array_src a = {.x = x, .frames = frames, .ch = 2,
+                              .rate = 44100, .fail_at = 3000,
+                              .fail_err = SL_EIO};
+        sl__reader *r = array_reader(&a, resample ? 48000 : 44100, 2,
+                                     SL_RESAMPLE_FAST);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        size_t n;
+        int err;
+        float *y = read_all(r, 2, &n, &err);
+        CU_ASSERT_EQUAL(err, SL_EIO);
+        CU_ASSERT_STRING_EQUAL(sl__reader_why(r),
+                               "the source failed: input/output error");
+        if (!resample) {
+            CU_ASSERT_EQUAL(n, 3000);
+            CU_ASSERT(memcmp(x, y, 3000 * 2 * sizeof *y) == 0);
+        } else {
+            /* What the resampler had made of the first 3000 frames,
+             * minus its look-ahead. */
+            CU_ASSERT(n > 2000 && n <= 3000 * 48000 / 44100 + 1);
+        }
+        sl__reader_destroy(r);
+        free(y);
+    }
+    free(x);
+}
+
+/* A player's source that hands back more than asked is refused. */
+static ptrdiff_t greedy_read(void *user, float *out, size_t frames)
+{
+    (void)user;
+    memset(out, 0, frames * sizeof *out);
+    return (ptrdiff_t)frames + 1;
+}
+
+static int greedy_format(void *user, sl_source_format *fmt)
+{
+    (void)user;
+    fmt->rate = 48000;
+    fmt->channels = 1;
+    return SL_OK;
+}
+
+static const sl_source_vtable greedy_vtable = {
+    .read = greedy_read,
+    .format = greedy_format,
+};
+
+static void test_unusual_player_sources(void)
+{
+    sl__source *s;
+    sl__reader *r;
+    float buf[64];
+    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &greedy_vtable, NULL,
+                                                 why, sizeof why), SL_OK);
+    CU_ASSERT_EQUAL(sl__source_length(s), -1);
+    CU_ASSERT_FALSE(sl__source_can_seek(s));
+    CU_ASSERT_EQUAL_FATAL(sl__reader_create(&r, s, 48000, 1,
+                                            SL_RESAMPLE_BEST, why,
+                                            sizeof why), SL_OK);
+    CU_ASSERT_EQUAL(sl__reader_length(r), -1);
+    CU_ASSERT_EQUAL(sl__reader_seek(r, 0), SL_EUNSUPPORTED);
+    CU_ASSERT_STRING_EQUAL(sl__reader_why(r), "the source cannot seek");
+    CU_ASSERT_EQUAL(sl__reader_read(r, buf, 64), SL_EINVAL);
+    CU_ASSERT_STRING_EQUAL(sl__reader_why(r),
+                           "the source returned 65 frames when asked for 64");
+    sl__reader_destroy(r);
+    /* A vtable without read or format is refused (and not closed). */
+    static const sl_source_vtable empty = {.read = NULL};
+    CU_ASSERT_EQUAL(sl__source_open_vtable(&s, &empty, NULL, why, sizeof why),
+                    SL_EINVAL);
+}
+
+static void test_nan_and_inf_never_reach_the_output(void)
+{
+    const size_t frames = 8000;
+    float *x = make_signal(frames, 6, 44100);
+    for (size_t i = 0; i < frames * 6; i += 97)
+        x[i] = (i / 97) % 3 == 0 ? NAN : (i / 97) % 3 == 1 ? INFINITY
+                                                          : -INFINITY;
+    static const unsigned rates[] = {44100, 48000, 22050};
+    static const unsigned chans[] = {6, 2};
+    for (size_t ri = 0; ri < 3; ri++) {
+        for (size_t ci = 0; ci < 2; ci++) {
+            struct array_src a = {.x = x, .frames = frames, .ch = 6,
+                                  .rate = 44100};
+            sl__reader *r = array_reader(&a, rates[ri], chans[ci],
+                                         SL_RESAMPLE_BEST);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+            size_t n;
+            int err;
+            float *y = read_all(r, chans[ci], &n, &err);
+            CU_ASSERT_EQUAL(err, SL_OK);
+            size_t bad = 0;
+            for (size_t i = 0; i < n * chans[ci]; i++)
+                bad += !isfinite(y[i]);
+            CU_ASSERT_EQUAL(bad, 0);
+            if (ri == 0 && ci == 0) {
+                /* Passthrough: bad samples are 0, the rest untouched. */
+                CU_ASSERT_EQUAL(n, frames);
+                for (size_t i = 0; i < n * 6; i++)
+                    if (y[i] != (isfinite(x[i]) ? x[i] : 0.0f)) {
+                        CU_FAIL("passthrough changed a finite sample");
+                        break;
+                    }
+            }
+            sl__reader_destroy(r);
+            free(y);
+        }
+    }
+    free(x);
+}
+
+/* The bytes of a file, for the memory source. */
+static unsigned char *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    *size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*size);
+    if (fread(b, 1, *size, f) != *size) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    return b;
+}
+
+static void test_memory_source_equals_file_source(void)
+{
+    const size_t frames = 30000;
+    float *x = make_signal(frames, 2, 44100);
+    static const char *names[] = {"mem.wav", "mem.flac", "mem.ogg"};
+    static const int fmts[] = {SF_FORMAT_WAV | SF_FORMAT_PCM_24,
+                               SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
+                               SF_FORMAT_OGG | SF_FORMAT_VORBIS};
+    for (int k = 0; k < 3; k++) {
+        const char *p = at(names[k]);
+        CU_ASSERT_EQUAL_FATAL(write_file(p, fmts[k], 44100, 2, x, frames), 0);
+        size_t size = 0, n1, n2;
+        int e1, e2;
+        unsigned char *bytes = slurp(p, &size);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
+        sl__reader *rf = open_reader(p, 48000, 2, SL_RESAMPLE_MEDIUM);
+        sl__source *s;
+        sl__reader *rm;
+        CU_ASSERT_EQUAL_FATAL(sl__source_open_memory(&s, bytes, size, why,
+                                                     sizeof why), SL_OK);
+        CU_ASSERT_EQUAL_FATAL(sl__reader_create(&rm, s, 48000, 2,
+                                                SL_RESAMPLE_MEDIUM, why,
+                                                sizeof why), SL_OK);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(rf);
+        CU_ASSERT_EQUAL(sl__reader_seek(rm, 1000), SL_OK);
+        CU_ASSERT_EQUAL(sl__reader_seek(rm, 0), SL_OK);
+        float *a = read_all(rf, 2, &n1, &e1), *b = read_all(rm, 2, &n2, &e2);
+        CU_ASSERT(e1 == SL_OK && e2 == SL_OK && n1 == n2 && n1 > 0);
+        CU_ASSERT(n1 == n2 && memcmp(a, b, n1 * 2 * sizeof *a) == 0);
+        sl__reader_destroy(rf);
+        sl__reader_destroy(rm);
+        free(a), free(b), free(bytes);
+    }
+    /* Broken and empty buffers fail like files. */
+    sl__source *s = (sl__source *)1;
+    CU_ASSERT_EQUAL(sl__source_open_memory(&s, "RIFF", 4, why, sizeof why),
+                    SL_EFORMAT);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(why[0] != '\0');
+    CU_ASSERT_EQUAL(sl__source_open_memory(&s, "", 0, why, sizeof why),
+                    SL_EFORMAT);
+    CU_ASSERT_STRING_EQUAL(why, "file is empty");
+    free(x);
+}
+
+static void test_impossible_conversions_are_refused(void)
+{
+    float x[16] = {0};
+    struct array_src a = {.x = x, .frames = 16, .ch = 1, .rate = 1000};
+    sl__source *s;
+    sl__reader *r = (sl__reader *)1;
+    /* 1000 Hz -> 384000 Hz is a ratio of 384. */
+    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
+                                                 sizeof why), SL_OK);
+    CU_ASSERT_EQUAL(sl__reader_create(&r, s, 384000, 2, SL_RESAMPLE_BEST,
+                                      why, sizeof why), SL_EUNSUPPORTED);
+    CU_ASSERT_PTR_NULL(r);
+    CU_ASSERT_STRING_EQUAL(why, "cannot resample 1000 Hz to 384000 Hz: the "
+                           "ratio is beyond libsamplerate's limit of 256 "
+                           "either way");
+    CU_ASSERT_EQUAL(a.closed, 1); /* ownership was taken */
+    /* 1000 Hz -> 256000 Hz is exactly 256: allowed. */
+    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
+                                                 sizeof why), SL_OK);
+    CU_ASSERT_EQUAL(sl__reader_create(&r, s, 256000, 1, SL_RESAMPLE_LINEAR,
+                                      why, sizeof why), SL_OK);
+    sl__reader_destroy(r);
+    /* Output rate 0, bad channel counts, unknown quality. */
+    static const struct { unsigned rate, ch; int q; const char *why; } bad[] = {
+        {0, 2, SL_RESAMPLE_BEST, "output rate 0 Hz is outside 1000..1536000 Hz"},
+        {48000, 0, SL_RESAMPLE_BEST, "output channel count 0 is outside 1..32"},
+        {48000, 33, SL_RESAMPLE_BEST, "output channel count 33 is outside 1..32"},
+        {48000, 2, 7, "unknown resampler quality 7"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a,
+                                                     why, sizeof why), SL_OK);
+        CU_ASSERT_EQUAL(sl__reader_create(&r, s, bad[i].rate, bad[i].ch,
+                                          (sl_resample_quality)bad[i].q, why,
+                                          sizeof why), SL_EINVAL);
+        CU_ASSERT_STRING_EQUAL(why, bad[i].why);
+    }
+    /* A source at 0 Hz is refused when it is opened. */
+    a.rate = 0;
+    CU_ASSERT_EQUAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
+                                           sizeof why), SL_EFORMAT);
+    CU_ASSERT_STRING_EQUAL(why, "sample rate 0 Hz is outside what sluice "
+                           "plays (1000..1536000 Hz)");
+    CU_ASSERT_EQUAL(sl__reader_create(NULL, NULL, 48000, 2, SL_RESAMPLE_BEST,
+                                      why, sizeof why), SL_EINVAL);
+}
+
 static CU_TestInfo tests[] = {
     {"decode parity with libsndfile, 16-bit WAV",
      test_decode_parity_16bit_wav},
@@ -541,6 +919,19 @@ static CU_TestInfo tests[] = {
      test_resample_keeps_frequency_and_length},
     {"seek is sample-accurate on WAV and FLAC", test_seek_is_sample_accurate},
     {"MP3 seek, measured", test_mp3_seek_measured},
+    {"channel mapping coefficients", test_channel_mapping_coefficients},
+    {"too many channels", test_too_many_channels},
+    {"broken files fail with reasons", test_broken_files_fail_with_reasons},
+    {"truncated FLAC", test_truncated_flac},
+    {"a failing source's error reaches the reader",
+     test_failing_source_error_reaches_reader},
+    {"unusual player sources", test_unusual_player_sources},
+    {"NaN and Inf never reach the output",
+     test_nan_and_inf_never_reach_the_output},
+    {"memory source equals file source",
+     test_memory_source_equals_file_source},
+    {"impossible conversions are refused",
+     test_impossible_conversions_are_refused},
     CU_TEST_INFO_NULL,
 };
 
