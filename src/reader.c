@@ -401,6 +401,28 @@ static int64_t out_length(const sl__reader *r, int64_t in_len)
     return (in_len * r->out_rate + r->in_rate / 2) / r->in_rate;
 }
 
+/* Allocates the block buffers and, for different rates, the resampler. */
+static int allocate(sl__reader *r, sl_resample_quality q, char *why,
+                    size_t why_len)
+{
+    r->raw = malloc(sizeof(float) * SL__READER_BLOCK * r->in_ch);
+    r->mapped = malloc(sizeof(float) * SL__READER_BLOCK * r->out_ch);
+    r->scratch = malloc(sizeof(float) * SL__READER_BLOCK * r->out_ch);
+    if (r->raw == NULL || r->mapped == NULL || r->scratch == NULL) {
+        say(why, why_len, "out of memory");
+        return SL_ENOMEM;
+    }
+    if (r->out_rate != r->in_rate) {
+        int e = 0;
+        r->rs = src_new(converter(q), (int)r->out_ch, &e);
+        if (r->rs == NULL) {
+            say(why, why_len, "resampler: %s", src_strerror(e));
+            return SL_ENOMEM; /* channels and converter were checked */
+        }
+    }
+    return SL_OK;
+}
+
 int sl__reader_create(sl__reader **out, sl__source *src, unsigned out_rate,
                       unsigned out_channels, sl_resample_quality quality,
                       char *why, size_t why_len)
@@ -430,20 +452,8 @@ int sl__reader_create(sl__reader **out, sl__source *src, unsigned out_rate,
                                    : MAP_MATRIX;
     if (r->map == MAP_MATRIX)
         build_matrix(r);
-    err = SL_ENOMEM;
-    r->raw = malloc(sizeof(float) * SL__READER_BLOCK * r->in_ch);
-    r->mapped = malloc(sizeof(float) * SL__READER_BLOCK * r->out_ch);
-    r->scratch = malloc(sizeof(float) * SL__READER_BLOCK * r->out_ch);
-    if (r->raw == NULL || r->mapped == NULL || r->scratch == NULL)
-        goto fail_say;
-    if (out_rate != fmt.rate) {
-        int e = 0;
-        r->rs = src_new(converter(quality), (int)r->out_ch, &e);
-        if (r->rs == NULL) {
-            say(why, why_len, "resampler: %s", src_strerror(e));
-            goto fail;
-        }
-    }
+    if ((err = allocate(r, quality, why, why_len)) < 0)
+        goto fail;
     int64_t g = gcd64(r->in_rate, r->out_rate);
     r->grid_in = r->in_rate / g;
     r->grid_out = r->out_rate / g;
