@@ -6,9 +6,7 @@
  */
 #include "config.h"
 
-#define _GNU_SOURCE 1
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,220 +18,11 @@
 #include <sluice/error.h>
 #include <sluice/source.h>
 #include "reader.h"
+#include "source_fixture.h"
 #include "source_priv.h"
 #include "suites.h"
 
 #define G3 0.70710678f
-
-static char dir[64];
-static char why[SL__WHY_LEN];
-
-static int suite_init(void)
-{
-    strcpy(dir, "/tmp/sluice-source-XXXXXX");
-    return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static int suite_cleanup(void)
-{
-    return nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* The path of `name` inside the suite's directory (a static buffer). */
-static const char *at(const char *name)
-{
-    static char p[2][128];
-    static int which;
-    which ^= 1;
-    snprintf(p[which], sizeof p[which], "%s/%s", dir, name);
-    return p[which];
-}
-
-/* A deterministic test signal: two sines and a little noise, quantised to
- * 16-bit steps (k / 32768) so every lossless format stores it exactly. */
-static float *make_signal(size_t frames, unsigned ch, unsigned rate)
-{
-    float *x = malloc(frames * ch * sizeof *x);
-    unsigned lcg = 12345;
-    for (size_t f = 0; f < frames; f++) {
-        for (unsigned c = 0; c < ch; c++) {
-            double t = (double)f / rate;
-            lcg = lcg * 1103515245u + 12345u;
-            double v = 0.4 * sin(2 * M_PI * (440.0 + 110.0 * c) * t) +
-                       0.2 * sin(2 * M_PI * 1234.5 * t) +
-                       0.01 * ((double)(lcg >> 16) / 32768.0 - 1.0);
-            x[f * ch + c] = (float)(lrint(v * 32768.0) / 32768.0);
-        }
-    }
-    return x;
-}
-
-/* Writes `x` (values k / 32768) to `path`: through the integer path for
- * integer PCM and lossless codecs (libsndfile scales float to 16-bit by
- * 32767 but back by 32768), as floats for float files and lossy codecs. */
-static int write_file(const char *path, int format, unsigned rate,
-                      unsigned ch, const float *x, size_t frames)
-{
-    SF_INFO info = {.samplerate = (int)rate, .channels = (int)ch,
-                    .format = format};
-    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
-    if (sf == NULL)
-        return -1;
-    sf_count_t n;
-    int sub = format & SF_FORMAT_SUBMASK;
-    if (sub == SF_FORMAT_VORBIS || sub == SF_FORMAT_OPUS ||
-        sub == SF_FORMAT_MPEG_LAYER_III || sub == SF_FORMAT_FLOAT ||
-        sub == SF_FORMAT_DOUBLE) {
-        n = sf_writef_float(sf, x, (sf_count_t)frames);
-    } else {
-        int *v = malloc(frames * ch * sizeof *v);
-        for (size_t i = 0; i < frames * ch; i++)
-            v[i] = (int)lrint(x[i] * 32768.0) * 65536;
-        n = sf_writef_int(sf, v, (sf_count_t)frames);
-        free(v);
-    }
-    sf_close(sf);
-    return n == (sf_count_t)frames ? 0 : -1;
-}
-
-/* libsndfile's own float decode of a whole file. */
-static float *sf_read_all(const char *path, size_t *frames, unsigned *ch)
-{
-    SF_INFO info = {0};
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (sf == NULL)
-        return NULL;
-    float *x = malloc((size_t)(info.frames + 1) * info.channels * sizeof *x);
-    *frames = (size_t)sf_readf_float(sf, x, info.frames);
-    *ch = (unsigned)info.channels;
-    sf_close(sf);
-    return x;
-}
-
-/* Opens `path` as a reader at `rate` Hz and `ch` channels. */
-static sl__reader *open_reader(const char *path, unsigned rate, unsigned ch,
-                               sl_resample_quality q)
-{
-    sl__source *s;
-    sl__reader *r;
-    int err = sl__source_open_file(&s, path, why, sizeof why);
-    if (err != SL_OK) {
-        fprintf(stderr, "\n%s: %s (%s)\n", path, sl_error_name(err), why);
-        return NULL;
-    }
-    err = sl__reader_create(&r, s, rate, ch, q, why, sizeof why);
-    if (err != SL_OK) {
-        fprintf(stderr, "\n%s: %s (%s)\n", path, sl_error_name(err), why);
-        return NULL;
-    }
-    return r;
-}
-
-/* Reads a reader to its end in uneven chunks. Sets *err to the first
- * error (or SL_OK) and returns the frames read before it. */
-static float *read_all(sl__reader *r, unsigned ch, size_t *frames, int *err)
-{
-    size_t cap = 4096, n = 0;
-    float *x = malloc(cap * ch * sizeof *x);
-    *err = SL_OK;
-    for (;;) {
-        if (n + 777 > cap) {
-            cap *= 2;
-            x = realloc(x, cap * ch * sizeof *x);
-        }
-        ptrdiff_t got = sl__reader_read(r, x + n * ch, 777);
-        if (got < 0) {
-            *err = (int)got;
-            break;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    *frames = n;
-    return x;
-}
-
-/* ------------------------------------------------ a player's source */
-
-/* Serves frames from an array; fails with `fail_err` at `fail_at`. */
-struct array_src {
-    const float *x;
-    size_t frames, pos, fail_at;
-    unsigned ch, rate;
-    int fail_err;
-    int closed;
-};
-
-static ptrdiff_t array_read(void *user, float *out, size_t frames)
-{
-    struct array_src *a = user;
-    if (a->pos >= a->fail_at)
-        return a->fail_err;
-    size_t n = a->frames - a->pos;
-    if (n > frames)
-        n = frames;
-    if (a->pos + n > a->fail_at)
-        n = a->fail_at - a->pos;
-    memcpy(out, a->x + a->pos * a->ch, n * a->ch * sizeof *out);
-    a->pos += n;
-    return (ptrdiff_t)n;
-}
-
-static int array_seek(void *user, int64_t frame)
-{
-    struct array_src *a = user;
-    a->pos = (size_t)frame;
-    return SL_OK;
-}
-
-static int64_t array_length(void *user)
-{
-    return (int64_t)((struct array_src *)user)->frames;
-}
-
-static int array_format(void *user, sl_source_format *fmt)
-{
-    struct array_src *a = user;
-    fmt->rate = a->rate;
-    fmt->channels = a->ch;
-    return SL_OK;
-}
-
-static void array_close(void *user)
-{
-    ((struct array_src *)user)->closed++;
-}
-
-static const sl_source_vtable array_vtable = {
-    .read = array_read,
-    .seek = array_seek,
-    .length = array_length,
-    .format = array_format,
-    .close = array_close,
-};
-
-/* A reader over an array source. */
-static sl__reader *array_reader(struct array_src *a, unsigned rate,
-                                unsigned ch, sl_resample_quality q)
-{
-    sl__source *s;
-    sl__reader *r;
-    if (a->fail_at == 0)
-        a->fail_at = SIZE_MAX;
-    if (sl__source_open_vtable(&s, &array_vtable, a, why, sizeof why) != 0)
-        return NULL;
-    if (sl__reader_create(&r, s, rate, ch, q, why, sizeof why) != 0)
-        return NULL;
-    return r;
-}
 
 /* ------------------------------------------------------------- tests */
 
@@ -241,13 +30,13 @@ static void test_decode_parity_16bit_wav(void)
 {
     const size_t frames = 20000;
     float *x = make_signal(frames, 2, 44100);
-    const char *p = at("parity.wav");
+    const char *p = st_path("parity.wav");
     CU_ASSERT_EQUAL_FATAL(
         write_file(p, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 2, x, frames),
         0);
     size_t nref, n;
     unsigned ch;
-    float *ref = sf_read_all(p, &nref, &ch);
+    float *ref = read_with_sndfile(p, &nref, &ch);
     sl__reader *r = open_reader(p, 44100, 2, SL_RESAMPLE_BEST);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     CU_ASSERT_EQUAL(sl__reader_length(r), (int64_t)frames);
@@ -325,7 +114,7 @@ static void round_trip(const struct fmt_case *fc, int idx)
     const size_t frames = 48000;
     char name[32];
     snprintf(name, sizeof name, "rt%d.%s", idx, fc->name);
-    const char *p = at(name);
+    const char *p = st_path(name);
     SF_INFO probe = {.samplerate = (int)fc->rate, .channels = 2,
                      .format = fc->format};
     if (!sf_format_check(&probe)) {
@@ -462,7 +251,7 @@ static void test_seek_is_sample_accurate(void)
 {
     const size_t frames = 50000;
     float *x = make_signal(frames, 2, 44100);
-    const char *wav = at("seek.wav"), *flac = at("seek.flac");
+    const char *wav = st_path("seek.wav"), *flac = st_path("seek.flac");
     CU_ASSERT_EQUAL_FATAL(write_file(wav, SF_FORMAT_WAV | SF_FORMAT_PCM_16,
                                      44100, 2, x, frames), 0);
     CU_ASSERT_EQUAL_FATAL(write_file(flac, SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
@@ -487,7 +276,7 @@ static void test_mp3_seek_measured(void)
         return;
     }
     float *x = make_signal(frames, 2, 44100);
-    const char *p = at("seek.mp3");
+    const char *p = st_path("seek.mp3");
     CU_ASSERT_EQUAL_FATAL(write_file(p, probe.format, 44100, 2, x, frames), 0);
     sl__reader *r = open_reader(p, 44100, 2, SL_RESAMPLE_BEST);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -588,24 +377,24 @@ static void test_channel_mapping_coefficients(void)
 static void test_too_many_channels(void)
 {
     float x[40 * 16] = {0};
-    const char *p = at("forty.wav");
+    const char *p = st_path("forty.wav");
     CU_ASSERT_EQUAL_FATAL(write_file(p, SF_FORMAT_WAV | SF_FORMAT_PCM_16,
                                      48000, 40, x, 16), 0);
     sl__source *s = (sl__source *)1;
-    CU_ASSERT_EQUAL(sl__source_open_file(&s, p, why, sizeof why), SL_EFORMAT);
+    CU_ASSERT_EQUAL(sl__source_open_file(&s, p, st_why, sizeof st_why), SL_EFORMAT);
     CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT_STRING_EQUAL(why, "too many channels (40; sluice plays at most 32)");
+    CU_ASSERT_STRING_EQUAL(st_why, "too many channels (40; sluice plays at most 32)");
     /* The same limit for a player's source, which is closed once. */
     struct array_src a = {.x = x, .frames = 16, .ch = 40, .rate = 48000};
-    CU_ASSERT_EQUAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
-                                           sizeof why), SL_EFORMAT);
-    CU_ASSERT_STRING_EQUAL(why, "too many channels (40; sluice plays at most 32)");
+    CU_ASSERT_EQUAL(sl__source_open_vtable(&s, &array_vtable, &a, st_why,
+                                           sizeof st_why), SL_EFORMAT);
+    CU_ASSERT_STRING_EQUAL(st_why, "too many channels (40; sluice plays at most 32)");
     CU_ASSERT_EQUAL(a.closed, 1);
     /* 32 is fine. */
     a.ch = 32;
     a.closed = 0;
-    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
-                                                 sizeof why), SL_OK);
+    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a, st_why,
+                                                 sizeof st_why), SL_OK);
     sl__source_close(s);
     CU_ASSERT_EQUAL(a.closed, 1);
 }
@@ -614,22 +403,15 @@ static void test_too_many_channels(void)
 static void expect_open_error(const char *path, int err, const char *reason)
 {
     sl__source *s = (sl__source *)1;
-    int got = sl__source_open_file(&s, path, why, sizeof why);
-    if (got != err || strncmp(why, reason, strlen(reason)) != 0)
+    int got = sl__source_open_file(&s, path, st_why, sizeof st_why);
+    if (got != err || strncmp(st_why, reason, strlen(reason)) != 0)
         fprintf(stderr, "\n%s: %s \"%s\", want %s \"%s...\"\n", path,
-                sl_error_name(got), why, sl_error_name(err), reason);
+                sl_error_name(got), st_why, sl_error_name(err), reason);
     CU_ASSERT_EQUAL(got, err);
-    CU_ASSERT(strncmp(why, reason, strlen(reason)) == 0);
+    CU_ASSERT(strncmp(st_why, reason, strlen(reason)) == 0);
     CU_ASSERT_PTR_NULL(s);
 }
 
-static void write_bytes(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(fwrite(b, 1, n, f), n);
-    fclose(f);
-}
 
 static void test_broken_files_fail_with_reasons(void)
 {
@@ -638,15 +420,15 @@ static void test_broken_files_fail_with_reasons(void)
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (unsigned char)((lcg = lcg * 1103515245u + 12345u) >> 24);
     memcpy(junk, "RIFF\x00\x10\x00\x00WAVE", 12);
-    write_bytes(at("junk.wav"), junk, sizeof junk);
-    expect_open_error(at("junk.wav"), SL_EFORMAT, "malformed audio file: ");
-    CU_ASSERT(strlen(why) > strlen("malformed audio file: "));
-    write_bytes(at("empty.wav"), "", 0);
-    expect_open_error(at("empty.wav"), SL_EFORMAT, "file is empty");
-    expect_open_error(at("missing.wav"), SL_ENOTFOUND, strerror(ENOENT));
-    expect_open_error(dir, SL_EIO, "is a directory");
-    write_bytes(at("text.flac"), "hello, this is not audio\n", 25);
-    expect_open_error(at("text.flac"), SL_EFORMAT,
+    write_bytes(st_path("junk.wav"), junk, sizeof junk);
+    expect_open_error(st_path("junk.wav"), SL_EFORMAT, "malformed audio file: ");
+    CU_ASSERT(strlen(st_why) > strlen("malformed audio file: "));
+    write_bytes(st_path("empty.wav"), "", 0);
+    expect_open_error(st_path("empty.wav"), SL_EFORMAT, "file is empty");
+    expect_open_error(st_path("missing.wav"), SL_ENOTFOUND, strerror(ENOENT));
+    expect_open_error(st_dir, SL_EIO, "is a directory");
+    write_bytes(st_path("text.flac"), "hello, this is not audio\n", 25);
+    expect_open_error(st_path("text.flac"), SL_EFORMAT,
                       "not a recognised audio format");
 }
 
@@ -656,7 +438,7 @@ static void test_truncated_flac(void)
 {
     const size_t frames = 100000;
     float *x = make_signal(frames, 2, 44100);
-    const char *p = at("cut.flac");
+    const char *p = st_path("cut.flac");
     CU_ASSERT_EQUAL_FATAL(write_file(p, SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
                                      44100, 2, x, frames), 0);
     FILE *f = fopen(p, "rb");
@@ -741,12 +523,12 @@ static void test_unusual_player_sources(void)
     sl__reader *r;
     float buf[64];
     CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &greedy_vtable, NULL,
-                                                 why, sizeof why), SL_OK);
+                                                 st_why, sizeof st_why), SL_OK);
     CU_ASSERT_EQUAL(sl__source_length(s), -1);
     CU_ASSERT_FALSE(sl__source_can_seek(s));
     CU_ASSERT_EQUAL_FATAL(sl__reader_create(&r, s, 48000, 1,
-                                            SL_RESAMPLE_BEST, why,
-                                            sizeof why), SL_OK);
+                                            SL_RESAMPLE_BEST, st_why,
+                                            sizeof st_why), SL_OK);
     CU_ASSERT_EQUAL(sl__reader_length(r), -1);
     CU_ASSERT_EQUAL(sl__reader_seek(r, 0), SL_EUNSUPPORTED);
     CU_ASSERT_STRING_EQUAL(sl__reader_why(r), "the source cannot seek");
@@ -756,7 +538,7 @@ static void test_unusual_player_sources(void)
     sl__reader_destroy(r);
     /* A vtable without read or format is refused (and not closed). */
     static const sl_source_vtable empty = {.read = NULL};
-    CU_ASSERT_EQUAL(sl__source_open_vtable(&s, &empty, NULL, why, sizeof why),
+    CU_ASSERT_EQUAL(sl__source_open_vtable(&s, &empty, NULL, st_why, sizeof st_why),
                     SL_EINVAL);
 }
 
@@ -800,23 +582,6 @@ static void test_nan_and_inf_never_reach_the_output(void)
     free(x);
 }
 
-/* The bytes of a file, for the memory source. */
-static unsigned char *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*size);
-    if (fread(b, 1, *size, f) != *size) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
 
 static void test_memory_source_equals_file_source(void)
 {
@@ -827,7 +592,7 @@ static void test_memory_source_equals_file_source(void)
                                SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
                                SF_FORMAT_OGG | SF_FORMAT_VORBIS};
     for (int k = 0; k < 3; k++) {
-        const char *p = at(names[k]);
+        const char *p = st_path(names[k]);
         CU_ASSERT_EQUAL_FATAL(write_file(p, fmts[k], 44100, 2, x, frames), 0);
         size_t size = 0, n1, n2;
         int e1, e2;
@@ -836,11 +601,11 @@ static void test_memory_source_equals_file_source(void)
         sl__reader *rf = open_reader(p, 48000, 2, SL_RESAMPLE_MEDIUM);
         sl__source *s;
         sl__reader *rm;
-        CU_ASSERT_EQUAL_FATAL(sl__source_open_memory(&s, bytes, size, why,
-                                                     sizeof why), SL_OK);
+        CU_ASSERT_EQUAL_FATAL(sl__source_open_memory(&s, bytes, size, st_why,
+                                                     sizeof st_why), SL_OK);
         CU_ASSERT_EQUAL_FATAL(sl__reader_create(&rm, s, 48000, 2,
-                                                SL_RESAMPLE_MEDIUM, why,
-                                                sizeof why), SL_OK);
+                                                SL_RESAMPLE_MEDIUM, st_why,
+                                                sizeof st_why), SL_OK);
         CU_ASSERT_PTR_NOT_NULL_FATAL(rf);
         CU_ASSERT_EQUAL(sl__reader_seek(rm, 1000), SL_OK);
         CU_ASSERT_EQUAL(sl__reader_seek(rm, 0), SL_OK);
@@ -853,13 +618,13 @@ static void test_memory_source_equals_file_source(void)
     }
     /* Broken and empty buffers fail like files. */
     sl__source *s = (sl__source *)1;
-    CU_ASSERT_EQUAL(sl__source_open_memory(&s, "RIFF", 4, why, sizeof why),
+    CU_ASSERT_EQUAL(sl__source_open_memory(&s, "RIFF", 4, st_why, sizeof st_why),
                     SL_EFORMAT);
     CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT(why[0] != '\0');
-    CU_ASSERT_EQUAL(sl__source_open_memory(&s, "", 0, why, sizeof why),
+    CU_ASSERT(st_why[0] != '\0');
+    CU_ASSERT_EQUAL(sl__source_open_memory(&s, "", 0, st_why, sizeof st_why),
                     SL_EFORMAT);
-    CU_ASSERT_STRING_EQUAL(why, "file is empty");
+    CU_ASSERT_STRING_EQUAL(st_why, "file is empty");
     free(x);
 }
 
@@ -870,23 +635,23 @@ static void test_impossible_conversions_are_refused(void)
     sl__source *s;
     sl__reader *r = (sl__reader *)1;
     /* 1000 Hz -> 384000 Hz is a ratio of 384. */
-    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
-                                                 sizeof why), SL_OK);
+    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a, st_why,
+                                                 sizeof st_why), SL_OK);
     CU_ASSERT_EQUAL(sl__reader_create(&r, s, 384000, 2, SL_RESAMPLE_BEST,
-                                      why, sizeof why), SL_EUNSUPPORTED);
+                                      st_why, sizeof st_why), SL_EUNSUPPORTED);
     CU_ASSERT_PTR_NULL(r);
-    CU_ASSERT_STRING_EQUAL(why, "cannot resample 1000 Hz to 384000 Hz: the "
+    CU_ASSERT_STRING_EQUAL(st_why, "cannot resample 1000 Hz to 384000 Hz: the "
                            "ratio is beyond libsamplerate's limit of 256 "
                            "either way");
     CU_ASSERT_EQUAL(a.closed, 1); /* ownership was taken */
     /* 1000 Hz -> 256000 Hz is exactly 256: allowed. */
-    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
-                                                 sizeof why), SL_OK);
+    CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a, st_why,
+                                                 sizeof st_why), SL_OK);
     CU_ASSERT_EQUAL(sl__reader_create(&r, s, 256000, 1, SL_RESAMPLE_LINEAR,
-                                      why, sizeof why), SL_OK);
+                                      st_why, sizeof st_why), SL_OK);
     sl__reader_destroy(r);
     /* Output rate 0, bad channel counts, unknown quality. */
-    static const struct { unsigned rate, ch; int q; const char *why; } bad[] = {
+    static const struct { unsigned rate, ch; int q; const char *reason; } bad[] = {
         {0, 2, SL_RESAMPLE_BEST, "output rate 0 Hz is outside 1000..1536000 Hz"},
         {48000, 0, SL_RESAMPLE_BEST, "output channel count 0 is outside 1..32"},
         {48000, 33, SL_RESAMPLE_BEST, "output channel count 33 is outside 1..32"},
@@ -894,20 +659,20 @@ static void test_impossible_conversions_are_refused(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CU_ASSERT_EQUAL_FATAL(sl__source_open_vtable(&s, &array_vtable, &a,
-                                                     why, sizeof why), SL_OK);
+                                                     st_why, sizeof st_why), SL_OK);
         CU_ASSERT_EQUAL(sl__reader_create(&r, s, bad[i].rate, bad[i].ch,
-                                          (sl_resample_quality)bad[i].q, why,
-                                          sizeof why), SL_EINVAL);
-        CU_ASSERT_STRING_EQUAL(why, bad[i].why);
+                                          (sl_resample_quality)bad[i].q, st_why,
+                                          sizeof st_why), SL_EINVAL);
+        CU_ASSERT_STRING_EQUAL(st_why, bad[i].reason);
     }
     /* A source at 0 Hz is refused when it is opened. */
     a.rate = 0;
-    CU_ASSERT_EQUAL(sl__source_open_vtable(&s, &array_vtable, &a, why,
-                                           sizeof why), SL_EFORMAT);
-    CU_ASSERT_STRING_EQUAL(why, "sample rate 0 Hz is outside what sluice "
+    CU_ASSERT_EQUAL(sl__source_open_vtable(&s, &array_vtable, &a, st_why,
+                                           sizeof st_why), SL_EFORMAT);
+    CU_ASSERT_STRING_EQUAL(st_why, "sample rate 0 Hz is outside what sluice "
                            "plays (1000..1536000 Hz)");
     CU_ASSERT_EQUAL(sl__reader_create(NULL, NULL, 48000, 2, SL_RESAMPLE_BEST,
-                                      why, sizeof why), SL_EINVAL);
+                                      st_why, sizeof st_why), SL_EINVAL);
 }
 
 static CU_TestInfo tests[] = {
@@ -936,6 +701,6 @@ static CU_TestInfo tests[] = {
 };
 
 const sl_test_suite sl_suite_source = {
-    .info = {.pName = "source", .pInitFunc = suite_init,
-             .pCleanupFunc = suite_cleanup, .pTests = tests},
+    .info = {.pName = "source", .pInitFunc = st_suite_init,
+             .pCleanupFunc = st_suite_cleanup, .pTests = tests},
 };
