@@ -317,9 +317,13 @@ int sl__source_open_file(sl__source **out, const char *path, char *why,
         say(why, why_len, "%s", strerror(e));
         return e == ENOENT || e == ENOTDIR ? SL_ENOTFOUND : SL_EIO;
     }
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        say(why, why_len, "%s",
-            S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
+    if (fstat(fd, &st) != 0) {
+        say(why, why_len, "%s", strerror(errno));
+        close(fd);
+        return SL_EIO;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        say(why, why_len, "is a directory");
         close(fd);
         return SL_EIO;
     }

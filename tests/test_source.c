@@ -675,6 +675,32 @@ static void test_impossible_conversions_are_refused(void)
                                       st_why, sizeof st_why), SL_EINVAL);
 }
 
+/* A WAV whose data chunk is cut short is not an error: libsndfile trusts
+ * the file's size over the chunk header, so the frames that are there
+ * play and the length says so. (FLAC, whose header states the length,
+ * fails instead: see the truncated FLAC test.) */
+static void test_truncated_wav_plays_what_is_there(void)
+{
+    const size_t frames = 10000;
+    float *x = make_signal(frames, 2, 44100);
+    const char *p = st_path("cut.wav");
+    CU_ASSERT_EQUAL_FATAL(write_file(p, SF_FORMAT_WAV | SF_FORMAT_PCM_16,
+                                     44100, 2, x, frames), 0);
+    /* 44-byte header, 4 bytes a frame: keep 6000 frames and a half. */
+    CU_ASSERT_EQUAL_FATAL(truncate(p, 44 + 6000 * 4 + 2), 0);
+    sl__reader *r = open_reader(p, 44100, 2, SL_RESAMPLE_BEST);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(sl__reader_length(r), 6000);
+    size_t n;
+    int err;
+    float *y = read_all(r, 2, &n, &err);
+    CU_ASSERT_EQUAL(err, SL_OK);
+    CU_ASSERT_EQUAL(n, 6000);
+    CU_ASSERT(memcmp(x, y, n * 2 * sizeof *y) == 0);
+    sl__reader_destroy(r);
+    free(x), free(y);
+}
+
 static CU_TestInfo tests[] = {
     {"decode parity with libsndfile, 16-bit WAV",
      test_decode_parity_16bit_wav},
@@ -688,6 +714,8 @@ static CU_TestInfo tests[] = {
     {"too many channels", test_too_many_channels},
     {"broken files fail with reasons", test_broken_files_fail_with_reasons},
     {"truncated FLAC", test_truncated_flac},
+    {"truncated WAV plays what is there",
+     test_truncated_wav_plays_what_is_there},
     {"a failing source's error reaches the reader",
      test_failing_source_error_reaches_reader},
     {"unusual player sources", test_unusual_player_sources},
