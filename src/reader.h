@@ -56,7 +56,9 @@ int sl__reader_create(sl__reader **out, sl__source *src, unsigned out_rate,
  * `out`. Returns the count, fewer than asked only at the end of the stream,
  * 0 at the end, or a negative SL_E* code (the source's error, or a
  * resampler failure) with the reason in sl__reader_why(). An error is
- * returned once the frames read before it have been delivered. */
+ * returned once the frames read before it have been delivered. When the
+ * length is known the output stops there exactly (libsamplerate's linear
+ * converter would otherwise give a frame more than round(in x ratio)). */
 ptrdiff_t sl__reader_read(sl__reader *r, float *out, size_t frames);
 
 /* Moves so that the next read starts at output frame `frame`. Errors:
