@@ -37,6 +37,17 @@ typedef enum sl_service_class {
 /* The number of service classes. */
 #define SL_CLASS_COUNT 3
 
+/* How carefully sample rates are converted, cheapest last. BEST, MEDIUM
+ * and FAST are libsamplerate's band-limited sinc converters (about 97 dB
+ * SNR; passband 97%, 90% and 80% of the band); LINEAR is linear
+ * interpolation (cheapest, audible aliasing on bright material). */
+typedef enum sl_resample_quality {
+    SL_RESAMPLE_BEST = 0,
+    SL_RESAMPLE_MEDIUM = 1,
+    SL_RESAMPLE_FAST = 2,
+    SL_RESAMPLE_LINEAR = 3
+} sl_resample_quality;
+
 SL_END_DECLS
 
 #endif /* SLUICE_COMMON_H */
