@@ -31,6 +31,7 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_effects,
     &sl_suite_chain,
     &sl_suite_scheduler,
+    &sl_suite_file_sink,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])
 

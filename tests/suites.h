@@ -24,5 +24,6 @@ extern const sl_test_suite sl_suite_pool;
 extern const sl_test_suite sl_suite_effects;
 extern const sl_test_suite sl_suite_chain;
 extern const sl_test_suite sl_suite_scheduler;
+extern const sl_test_suite sl_suite_file_sink;
 
 #endif /* SLUICE_TESTS_SUITES_H */
