@@ -13,5 +13,6 @@
 #include <sluice/chain.h>
 #include <sluice/node.h>
 #include <sluice/scheduler.h>
+#include <sluice/events.h>
 
 #endif /* SLUICE_SLUICE_H */
