@@ -67,6 +67,8 @@ int sl__evq_push(sl__evq *q, const sl_event *ev)
         return SL_EFULL;
     }
     *cell = *ev;
+    /* The consumer may print it: never hand over an unterminated reason. */
+    cell->reason[SL_EVENT_REASON_MAX - 1] = '\0';
     if (cell->time_ns == 0)
         cell->time_ns = sl__now_ns();
     sl__mpsc_publish(q->ring, ticket);
