@@ -395,12 +395,52 @@ static int check_args(sl__file_sink **out, const char *path, unsigned rate,
     return SL_OK;
 }
 
+/* Allocates the sink, then creates its temporary file and the encoder. */
+static int create_sink(sl__file_sink **out, const char *path,
+                       unsigned channels, SF_INFO *info, char *why,
+                       size_t len)
+{
+    sl__file_sink *s = calloc(1, sizeof *s);
+    int err = SL_ENOMEM;
+
+    if (s == NULL)
+        goto fail;
+    s->fd = s->dirfd = -1;
+    s->channels = channels;
+    s->path = strdup(path);
+    if (s->path == NULL)
+        goto fail;
+    err = open_dir(s, why, len);
+    if (err != SL_OK)
+        goto fail;
+    err = create_temp(s, why, len);
+    if (err != SL_OK)
+        goto fail;
+    s->sf = sf_open_virtual(&vio, SFM_WRITE, info, s);
+    if (s->sf == NULL) {
+        err = SL_EFORMAT;
+        say(why, len, "%s: %s", path, sf_strerror(NULL));
+        goto fail;
+    }
+    /* PCM encodings clip out-of-range samples instead of wrapping them. */
+    sf_command(s->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    *out = s;
+    return SL_OK;
+
+fail:
+    if (err == SL_ENOMEM)
+        say(why, len, "%s: out of memory", path);
+    if (s != NULL)
+        free_sink(s);
+    return err;
+}
+
 int sl__file_sink_open(sl__file_sink **out, const char *path, unsigned rate,
                        unsigned channels, const sl__file_sink_options *opt,
                        char *why, size_t why_len)
 {
     sl__file_sink_options defaults;
-    sl__file_sink *s = NULL;
+    const char *slash;
     SF_INFO info;
     int err;
 
@@ -414,44 +454,12 @@ int sl__file_sink_open(sl__file_sink **out, const char *path, unsigned rate,
         sl__file_sink_options_default(&defaults);
         opt = &defaults;
     }
-    const char *slash = strrchr(path, '/');
+    slash = strrchr(path, '/');
     err = choose_format(&info, path, slash ? slash + 1 : path, rate, channels,
                         opt->sample, why, why_len);
     if (err != SL_OK)
         return err;
-
-    err = SL_ENOMEM;
-    s = calloc(1, sizeof *s);
-    if (s == NULL)
-        goto fail;
-    s->fd = s->dirfd = -1;
-    s->channels = channels;
-    s->path = strdup(path);
-    if (s->path == NULL)
-        goto fail;
-    err = open_dir(s, why, why_len);
-    if (err != SL_OK)
-        goto fail;
-    err = create_temp(s, why, why_len);
-    if (err != SL_OK)
-        goto fail;
-    s->sf = sf_open_virtual(&vio, SFM_WRITE, &info, s);
-    if (s->sf == NULL) {
-        err = SL_EFORMAT;
-        say(why, why_len, "%s: %s", path, sf_strerror(NULL));
-        goto fail;
-    }
-    /* PCM encodings clip out-of-range samples instead of wrapping them. */
-    sf_command(s->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    *out = s;
-    return SL_OK;
-
-fail:
-    if (err == SL_ENOMEM)
-        say(why, why_len, "%s: out of memory", path);
-    if (s != NULL)
-        free_sink(s);
-    return err;
+    return create_sink(out, path, channels, &info, why, why_len);
 }
 
 int sl__file_sink_write(sl__file_sink *sink, const float *interleaved,
