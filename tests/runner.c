@@ -32,6 +32,8 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_chain,
     &sl_suite_scheduler,
     &sl_suite_source,
+    &sl_suite_file_sink,
+    &sl_suite_events,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])
 

@@ -25,5 +25,7 @@ extern const sl_test_suite sl_suite_effects;
 extern const sl_test_suite sl_suite_chain;
 extern const sl_test_suite sl_suite_scheduler;
 extern const sl_test_suite sl_suite_source;
+extern const sl_test_suite sl_suite_file_sink;
+extern const sl_test_suite sl_suite_events;
 
 #endif /* SLUICE_TESTS_SUITES_H */

@@ -14,5 +14,6 @@
 #include <sluice/node.h>
 #include <sluice/scheduler.h>
 #include <sluice/source.h>
+#include <sluice/events.h>
 
 #endif /* SLUICE_SLUICE_H */
