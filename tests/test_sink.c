@@ -319,7 +319,15 @@ typedef struct capture {
     jack_port_t *port[CHANNELS];
     float *buf; /* CAPTURE_FRAMES interleaved frames */
     atomic_size_t frames;
+    atomic_uint xruns; /* reported by the server during the capture */
 } capture;
+
+static int capture_xrun(void *arg)
+{
+    capture *c = arg;
+    atomic_fetch_add_explicit(&c->xruns, 1, memory_order_relaxed);
+    return 0;
+}
 
 static int capture_process(jack_nframes_t n, void *arg)
 {
@@ -356,6 +364,7 @@ static int capture_open(capture *c)
             return -1;
     }
     if (jack_set_process_callback(c->client, capture_process, c) != 0 ||
+        jack_set_xrun_callback(c->client, capture_xrun, c) != 0 ||
         jack_activate(c->client) != 0)
         return -1;
     ports = jack_get_ports(c->client, "^PortAudio:", NULL, JackPortIsOutput);
@@ -379,21 +388,23 @@ static void capture_close(capture *c)
  * nonzero sample; everything after the sequence must be exact silence. */
 static void check_capture(const capture *c, size_t got)
 {
-    size_t start = 0, wrong = 0, noisy = 0;
+    size_t start = 0, wrong = 0, noisy = 0, first_wrong = 0;
 
     while (start < got && c->buf[start * CHANNELS] == 0.0f)
         start++;
     CU_ASSERT_FATAL(start + SEQ_FRAMES <= got);
     for (size_t n = 0; n < SEQ_FRAMES; n++)
         for (unsigned ch = 0; ch < CHANNELS; ch++)
-            if (c->buf[(start + n) * CHANNELS + ch] != seq_value(n, ch))
-                wrong++;
+            if (c->buf[(start + n) * CHANNELS + ch] != seq_value(n, ch) &&
+                wrong++ == 0)
+                first_wrong = n;
     for (size_t i = (start + SEQ_FRAMES) * CHANNELS; i < got * CHANNELS; i++)
         if (c->buf[i] != 0.0f)
             noisy++;
     printf("\n    captured %zu frames: sequence starts at %zu, %zu of %d "
-           "samples differ, %zu silence frames after it, %zu nonzero ",
-           got, start, wrong, SEQ_FRAMES * CHANNELS,
+           "samples differ (first at frame %zu), %zu silence frames after it, "
+           "%zu nonzero ",
+           got, start, wrong, SEQ_FRAMES * CHANNELS, first_wrong,
            got - start - SEQ_FRAMES, noisy);
     CU_ASSERT_EQUAL(wrong, 0);
     CU_ASSERT_EQUAL(noisy, 0);
@@ -401,13 +412,18 @@ static void check_capture(const capture *c, size_t got)
 }
 
 /* 2 s of numbered frames through PortAudio into JACK, refilled by a thread
- * woken by the watermark; then the data stops and the sink underruns. */
-static void test_capture_sequence(void)
+ * woken by the watermark; then the data stops and the sink underruns.
+ * Returns the xruns the server reported (PortAudio's underflow flags and
+ * the capture client's xrun callbacks): an xrun of the whole graph loses
+ * or repeats a period in the capture whatever the sink does, so such a
+ * run proves nothing and is repeated. Sets *checked when it asserted. */
+static unsigned capture_once(bool last, bool *checked)
 {
     sl_ring *ring = NULL;
     feeder f;
     capture c = {0};
     sl__sink_stats st;
+    unsigned xruns = 0;
 
     CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, RING_FRAMES), SL_OK);
     sl__sink *s = open_pa(ring, feeder_wake, &f, WATERMARK);
@@ -421,15 +437,19 @@ static void test_capture_sequence(void)
     feeder_stop(&f);
     sleep_ms(50); /* let the capture client see the last period */
     jack_deactivate(c.client);
-    check_capture(&c, atomic_load_explicit(&c.frames, memory_order_acquire));
-
     sl__sink_stats_get(s, &st);
+    xruns = (unsigned)st.pa_underflows + atomic_load(&c.xruns);
     printf("\n    played %llu, underrun %llu frames in %llu events, "
-           "%llu PortAudio underflows, %u wakes ",
+           "%llu PortAudio underflows, %u server xruns, %u wakes ",
            (unsigned long long)st.frames_played,
            (unsigned long long)st.underrun_frames,
            (unsigned long long)st.underrun_events,
-           (unsigned long long)st.pa_underflows, atomic_load(&f.wakes));
+           (unsigned long long)st.pa_underflows, atomic_load(&c.xruns),
+           atomic_load(&f.wakes));
+    if (xruns > 0 && !last)
+        goto out;
+    *checked = true;
+    check_capture(&c, atomic_load_explicit(&c.frames, memory_order_acquire));
     CU_ASSERT_EQUAL(st.frames_played - st.underrun_frames, SEQ_FRAMES);
     CU_ASSERT_EQUAL(st.underrun_events, 1); /* the end of the data only */
     CU_ASSERT(st.underrun_frames >= RATE / 2 - PERIOD);
@@ -440,6 +460,17 @@ out:
     sl__sink_close(s);
     capture_close(&c);
     sl_ring_destroy(ring);
+    return xruns;
+}
+
+static void test_capture_sequence(void)
+{
+    bool checked = false;
+
+    for (int attempt = 1; attempt <= 3 && !checked; attempt++)
+        if (capture_once(attempt == 3, &checked) > 0 && !checked)
+            printf("\n    attempt %d had server xruns: repeated ", attempt);
+    CU_ASSERT(checked);
 }
 
 /* ---------------------------------------------------------------- RT rule */
