@@ -54,6 +54,19 @@ static uint64_t frames_to_ns(uint64_t frames, unsigned rate)
     return frames / rate * 1000000000u + frames % rate * 1000000000u / rate;
 }
 
+/* One period of rendering: the null sink's real-time part. Returns the
+ * frames the ring held before it. */
+static size_t render_period(null_sink *s) SL__NONBLOCKING
+{
+    size_t had;
+
+    sl__sink_rt_mark(true);
+    had = sl_ring_readable(s->base.ring);
+    sl__sink_render(&s->base, s->scratch, s->period);
+    sl__sink_rt_mark(false);
+    return had;
+}
+
 static void *run(void *arg)
 {
     null_sink *s = arg;
@@ -62,10 +75,7 @@ static void *run(void *arg)
 
     /* relaxed: stop() joins the thread, which orders everything else. */
     while (!atomic_load_explicit(&s->quit, memory_order_relaxed)) {
-        sl__sink_rt_mark(true);
-        size_t had = sl_ring_readable(s->base.ring);
-        sl__sink_render(&s->base, s->scratch, s->period);
-        sl__sink_rt_mark(false);
+        size_t had = render_period(s);
         periods++;
         if (s->paced)
             sleep_until(start + frames_to_ns(periods * s->period, s->rate));

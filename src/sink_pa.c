@@ -27,7 +27,7 @@ typedef struct pa_sink {
 
 static int callback(const void *in, void *out, unsigned long frames,
                     const PaStreamCallbackTimeInfo *time,
-                    PaStreamCallbackFlags flags, void *arg)
+                    PaStreamCallbackFlags flags, void *arg) SL__NONBLOCKING
 {
     sl__sink *s = arg;
 

@@ -15,7 +15,17 @@
 
 #include "rt_interpose.h"
 
+#if defined(__has_feature)
+#  if __has_feature(realtime_sanitizer) || __has_feature(address_sanitizer) || \
+      __has_feature(thread_sanitizer)
+#    define SANITIZER_OWNS_ALLOCATOR 1
+#  endif
+#endif
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define SANITIZER_OWNS_ALLOCATOR 1
+#endif
+
+#ifdef SANITIZER_OWNS_ALLOCATOR
 
 bool sl_test_rt_available(void) { return false; }
 void sl_test_rt_hook(bool entering) { (void)entering; }

@@ -11,8 +11,9 @@
  * the sinks call through sl__sink_rt_hook around each render), every such
  * call counts as a violation.
  *
- * Not compiled under AddressSanitizer or ThreadSanitizer, which own the
- * allocator themselves: sl_test_rt_available() is false there.
+ * Not compiled under AddressSanitizer, ThreadSanitizer or
+ * RealtimeSanitizer, which intercept these calls themselves:
+ * sl_test_rt_available() is false there.
  *
  * Thread: the counters are atomics, readable from any thread; the mark is
  * per thread.

@@ -9,10 +9,14 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sluice/error.h>
 #include "clock.h"
@@ -177,12 +181,87 @@ static void test_open_rejects(void)
     CU_ASSERT_PTR_NULL(s);
 }
 
+#if defined(__has_feature)
+#  if __has_feature(realtime_sanitizer)
+#    define RTSAN_BUILD 1
+#  endif
+#endif
+#ifdef RTSAN_BUILD
+static void *volatile hole; /* keeps the compiler from eliding malloc */
+
+static void allocating_wake(void *arg)
+{
+    (void)arg;
+    hole = malloc(64);
+    free(hole);
+}
+
+/* Runs a null sink whose wake is called every period in a child process
+ * for 200 ms; returns the child's wait status. */
+static int run_child(void (*wake)(void *))
+{
+    int status = -1;
+    pid_t pid;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0) {
+        sl_ring *ring = NULL;
+        sl__sink_config cfg;
+        sl__sink *s = NULL;
+        atomic_uint wakes = 0;
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, STDERR_FILENO); /* RealtimeSanitizer's report */
+        if (sl_ring_create(&ring, CHANNELS, 1024) != SL_OK)
+            _exit(3);
+        sl__sink_config_default(&cfg);
+        cfg.ring = ring;
+        cfg.low_watermark = 4096; /* above the capacity: always wake */
+        cfg.wake = wake;
+        cfg.wake_arg = &wakes;
+        if (sl__sink_null_open(&s, &cfg) != SL_OK ||
+            sl__sink_start(s) != SL_OK)
+            _exit(4);
+        sleep_ms(200);
+        sl__sink_close(s);
+        sl_ring_destroy(ring);
+        _exit(0);
+    }
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    return status;
+}
+
+/* RealtimeSanitizer build only: the render step is a nonblocking context,
+ * so a wake that allocates kills the process, and one that does not
+ * lets it finish. */
+static void test_rtsan_catches_allocation(void)
+{
+    int clean = run_child(count_wake);
+    int broken = run_child(allocating_wake);
+
+    printf("\n    clean child: %s %d, allocating child: %s %d ",
+           WIFEXITED(clean) ? "exit" : "signal",
+           WIFEXITED(clean) ? WEXITSTATUS(clean) : WTERMSIG(clean),
+           WIFEXITED(broken) ? "exit" : "signal",
+           WIFEXITED(broken) ? WEXITSTATUS(broken) : WTERMSIG(broken));
+    CU_ASSERT(WIFEXITED(clean) && WEXITSTATUS(clean) == 0);
+    CU_ASSERT(!(WIFEXITED(broken) && WEXITSTATUS(broken) == 0));
+}
+#endif
+
 static CU_TestInfo tests[] = {
     {"paced null sink plays the nominal rate (3 s, +-1 %)", test_paced_rate},
     {"unpaced null sink runs far faster than real time", test_unpaced_fast},
     {"low-watermark wake only below the watermark", test_watermark_wake},
     {"start/stop/close cycles", test_start_stop_cycles},
     {"open without a ring is refused", test_open_rejects},
+#ifdef RTSAN_BUILD
+    {"RealtimeSanitizer catches an allocating render",
+     test_rtsan_catches_allocation},
+#endif
     CU_TEST_INFO_NULL,
 };
 

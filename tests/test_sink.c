@@ -241,12 +241,28 @@ static void refill(feeder *f)
     sl_ring_commit(f->ring, n);
 }
 
-/* The sink's wake: RT-safe (an atomic and, when parked, a futex wake). */
+#if defined(__has_feature)
+#  if __has_feature(realtime_sanitizer)
+#    include <sanitizer/rtsan_interface.h>
+#    define RTSAN_BUILD 1
+#  endif
+#endif
+
+/* The sink's wake: RT-safe (an atomic and, when parked, a futex wake).
+ * RealtimeSanitizer flags every syscall(), and cannot tell FUTEX_WAKE,
+ * which never blocks, from FUTEX_WAIT; src/wake.c does not yet exempt its
+ * wake, so this test does, and only around that one call. */
 static void feeder_wake(void *arg)
 {
     feeder *f = arg;
     atomic_fetch_add_explicit(&f->wakes, 1, memory_order_relaxed);
+#ifdef RTSAN_BUILD
+    __rtsan_disable();
+#endif
     sl__wake_signal(&f->wake);
+#ifdef RTSAN_BUILD
+    __rtsan_enable();
+#endif
 }
 
 /* Refills when woken. The fallback park (1 s) outlasts the ring (341 ms),
@@ -497,13 +513,48 @@ static uint64_t play_checked(sl__sink *s, unsigned ms)
     return sl_test_rt_violations();
 }
 
+/* 3 s of playback with a refill thread. With the interposers, every
+ * forbidden call on the callback is counted and must be zero; in a
+ * RealtimeSanitizer build the callback is a nonblocking context and one
+ * such call would abort the run. Either way the wakes alone must keep the
+ * ring fed. */
+static void play_3s_checked(sl_ring *ring)
+{
+    feeder f;
+    sl__sink_stats st;
+
+    CU_ASSERT_EQUAL_FATAL(feeder_start(&f, ring, UINT64_MAX / 4), 0);
+    sl__sink *s = open_pa(ring, feeder_wake, &f, WATERMARK);
+    if (s != NULL) {
+        uint64_t v = play_checked(s, 3000);
+        uint64_t entries = sl_test_rt_entries();
+        sl__sink_stats_get(s, &st);
+        printf("\n    3 s on JACK: %llu callbacks, %llu violations%s%s, "
+               "%u wakes, %llu underrun frames ",
+               (unsigned long long)entries, (unsigned long long)v,
+               v ? ", first: " : "", sl_test_rt_first_violation(),
+               atomic_load(&f.wakes), (unsigned long long)st.underrun_frames);
+        CU_ASSERT_EQUAL(v, 0);
+        if (sl_test_rt_available())
+            CU_ASSERT(entries > 3 * RATE / 1024); /* periods <= 1024 */
+        CU_ASSERT(atomic_load(&f.wakes) > 0);
+        CU_ASSERT_EQUAL(st.underrun_frames, 0);
+        sl__sink_close(s);
+    }
+    feeder_stop(&f);
+}
+
 static void test_rt_interposition(void)
 {
     sl_ring *ring = NULL;
-    feeder f;
 
+    CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, RING_FRAMES), SL_OK);
     if (!sl_test_rt_available()) {
         printf("\n    interposers not built (sanitizer build) ");
+#ifdef RTSAN_BUILD
+        play_3s_checked(ring); /* RealtimeSanitizer watches instead */
+#endif
+        sl_ring_destroy(ring);
         return;
     }
     /* The interposer sees a marked thread's calls at all. */
@@ -515,30 +566,10 @@ static void test_rt_interposition(void)
     CU_ASSERT_EQUAL(sl_test_rt_violations(), 1);
     CU_ASSERT_STRING_EQUAL(sl_test_rt_first_violation(), "malloc");
 
-    CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, RING_FRAMES), SL_OK);
-    CU_ASSERT_EQUAL_FATAL(feeder_start(&f, ring, UINT64_MAX / 4), 0);
-    sl__sink *s = open_pa(ring, feeder_wake, &f, WATERMARK);
-    if (s != NULL) {
-        sl__sink_stats st;
-        uint64_t v = play_checked(s, 3000);
-        uint64_t entries = sl_test_rt_entries();
-        sl__sink_stats_get(s, &st);
-        printf("\n    3 s on JACK: %llu callbacks, %llu violations%s%s, "
-               "%u wakes, %llu underrun frames ",
-               (unsigned long long)entries, (unsigned long long)v,
-               v ? ", first: " : "", sl_test_rt_first_violation(),
-               atomic_load(&f.wakes), (unsigned long long)st.underrun_frames);
-        CU_ASSERT_EQUAL(v, 0);
-        CU_ASSERT(entries > 3 * RATE / 1024); /* periods of at most 1024 */
-        /* The wakes alone kept the ring fed. */
-        CU_ASSERT(atomic_load(&f.wakes) > 0);
-        CU_ASSERT_EQUAL(st.underrun_frames, 0);
-        sl__sink_close(s);
-    }
-    feeder_stop(&f);
+    play_3s_checked(ring);
 
     /* The same check catches a callback that allocates. */
-    s = open_pa(ring, allocating_wake, NULL, RING_FRAMES * 2);
+    sl__sink *s = open_pa(ring, allocating_wake, NULL, RING_FRAMES * 2);
     if (s != NULL) {
         uint64_t v = play_checked(s, 300);
         printf("\n    allocating wake: %llu violations, first: %s ",
