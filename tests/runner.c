@@ -34,6 +34,8 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_source,
     &sl_suite_file_sink,
     &sl_suite_events,
+    &sl_suite_null_sink,
+    &sl_suite_sink,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])
 

@@ -27,5 +27,7 @@ extern const sl_test_suite sl_suite_scheduler;
 extern const sl_test_suite sl_suite_source;
 extern const sl_test_suite sl_suite_file_sink;
 extern const sl_test_suite sl_suite_events;
+extern const sl_test_suite sl_suite_null_sink;
+extern const sl_test_suite sl_suite_sink;
 
 #endif /* SLUICE_TESTS_SUITES_H */

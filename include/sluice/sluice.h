@@ -15,5 +15,6 @@
 #include <sluice/scheduler.h>
 #include <sluice/source.h>
 #include <sluice/events.h>
+#include <sluice/device.h>
 
 #endif /* SLUICE_SLUICE_H */
