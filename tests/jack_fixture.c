@@ -32,6 +32,8 @@
 #include "clock.h"
 #include "jack_fixture.h"
 
+#include <portaudio.h>
+
 #define SHM_DIR "/dev/shm"
 #define READY_TIMEOUT_NS (10 * 1000000000ull)
 #define READY_TIMEOUT_MS 10000
@@ -731,4 +733,34 @@ void sl_test_jack_stop(sl_test_jack *j)
         return; /* a forked child's copy: the server is its parent's */
     teardown(j);
     close_log(j);
+}
+
+/* ---- PortAudio ----------------------------------------------------------- */
+
+int sl_test_pa_initialize(void)
+{
+    FILE *chatter = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    PaError err;
+
+    fflush(stderr);
+    if (chatter != NULL && saved >= 0)
+        dup2(fileno(chatter), STDERR_FILENO);
+    err = Pa_Initialize();
+    fflush(stderr);
+    if (saved >= 0) {
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+    }
+    if (err != paNoError && chatter != NULL) {
+        char line[512];
+        rewind(chatter);
+        while (fgets(line, sizeof line, chatter) != NULL)
+            fputs(line, stderr);
+    }
+    if (chatter != NULL)
+        fclose(chatter);
+    if (err != paNoError)
+        fprintf(stderr, "Pa_Initialize: %s\n", Pa_GetErrorText(err));
+    return err;
 }

@@ -103,4 +103,9 @@ bool sl_test_jack_registered(const char *name);
  * server leaves behind, and returns how many there are. */
 int sl_test_jack_orphan_segments(unsigned char *bits);
 
+/* Pa_Initialize with the chatter ALSA prints when there is no sound card
+ * kept out of the test log, unless initialization fails, when it is printed
+ * because it may explain why. Returns paNoError (0) or PortAudio's error. */
+int sl_test_pa_initialize(void);
+
 #endif /* SLUICE_TESTS_JACK_FIXTURE_H */

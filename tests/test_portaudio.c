@@ -57,38 +57,11 @@ static int on_output(const void *in, void *out, unsigned long frames,
     return paContinue;
 }
 
-/* Pa_Initialize probes every host API; without a sound card ALSA prints
- * a page of complaints. Keep them out of the test log unless PortAudio
- * fails to come up, when they may explain why. */
 static PaError initialize_quietly(void)
 {
-    FILE *chatter = tmpfile();
-    int saved = dup(STDERR_FILENO);
-    PaError err;
-
-    if (chatter == NULL || saved < 0) {
-        err = Pa_Initialize();
-    } else {
-        fflush(stderr);
-        dup2(fileno(chatter), STDERR_FILENO);
-        err = Pa_Initialize();
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        if (err != paNoError) {
-            char line[512];
-            rewind(chatter);
-            while (fgets(line, sizeof line, chatter) != NULL)
-                fputs(line, stderr);
-        }
-    }
-    if (saved >= 0)
-        close(saved);
-    if (chatter != NULL)
-        fclose(chatter);
+    PaError err = sl_test_pa_initialize();
     if (err == paNoError)
         pa_up = true;
-    else
-        fprintf(stderr, "Pa_Initialize: %s\n", Pa_GetErrorText(err));
     return err;
 }
 

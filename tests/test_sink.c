@@ -48,30 +48,12 @@ static bool pa_up;
 
 /* ---------------------------------------------------------------- setup */
 
-/* Pa_Initialize with ALSA's complaints kept out of the log unless it
- * fails (as tests/test_portaudio.c does). Holding PortAudio initialized for
- * the suite makes the library's own Pa_Initialize calls cheap and quiet. */
+/* Holding PortAudio initialized for the suite makes the library's own
+ * Pa_Initialize calls cheap and quiet. */
 static int initialize_quietly(void)
 {
-    FILE *chatter = tmpfile();
-    int saved = dup(STDERR_FILENO);
-    PaError err;
-
-    fflush(stderr);
-    if (chatter != NULL && saved >= 0)
-        dup2(fileno(chatter), STDERR_FILENO);
-    err = Pa_Initialize();
-    fflush(stderr);
-    if (saved >= 0) {
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-    }
-    if (chatter != NULL)
-        fclose(chatter);
-    if (err != paNoError) {
-        fprintf(stderr, "Pa_Initialize: %s\n", Pa_GetErrorText(err));
+    if (sl_test_pa_initialize() != paNoError)
         return -1;
-    }
     pa_up = true;
     return 0;
 }
