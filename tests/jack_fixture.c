@@ -403,8 +403,15 @@ static int spawn(sl_test_jack *j)
         jackd = "jackd";
     snprintf(rate, sizeof rate, "%u", j->rate);
     snprintf(period, sizeof period, "%u", j->period);
-    char *const argv[] = {(char *)jackd, "--no-realtime", "-n", j->name,
-                          "-d", "dummy", "-r", rate, "-p", period, NULL};
+    /* --sync: the server waits for every client in each cycle. In the
+     * default asynchronous mode a client that runs late on a loaded
+     * machine has its period dropped or repeated without any xrun being
+     * reported, and a capture test cannot tell that from a broken sink;
+     * with the dummy driver there is no hardware deadline to miss, so a
+     * late client only stretches the cycle. */
+    char *const argv[] = {(char *)jackd, "--no-realtime", "--sync",
+                          "-n", j->name, "-d", "dummy", "-r", rate,
+                          "-p", period, NULL};
 
     if (pipe2(control, O_CLOEXEC) != 0)
         goto fail;
