@@ -20,7 +20,6 @@
 
 #include <stdalign.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,31 +184,16 @@ void sl_ring_release(sl_ring *ring, size_t frames)
     atomic_store_explicit(&ring->read_idx, r + frames, memory_order_release);
 }
 
-/* Copies between the ring's regions and a flat interleaved buffer. */
-static void copy_regions(const sl_ring *ring, const sl_ring_region regions[2],
-                         float *flat, int to_ring)
-{
-    size_t sample_bytes = sizeof(float) * ring->channels;
-
-    for (int i = 0; i < 2; i++) {
-        size_t bytes = regions[i].frames * sample_bytes;
-        if (bytes == 0)
-            continue;
-        if (to_ring)
-            memcpy(regions[i].data, flat, bytes);
-        else
-            memcpy(flat, regions[i].data, bytes);
-        flat += regions[i].frames * ring->channels;
-    }
-}
-
 size_t sl_ring_write(sl_ring *ring, const float *src, size_t frames)
 {
     sl_ring_region regions[2];
     size_t n = sl_ring_write_regions(ring, frames, regions);
 
-    /* The cast is safe: copy_regions only reads `flat` when to_ring. */
-    copy_regions(ring, regions, (float *)(uintptr_t)src, 1);
+    for (int i = 0; i < 2 && regions[i].frames > 0; i++) {
+        size_t samples = regions[i].frames * ring->channels;
+        memcpy(regions[i].data, src, samples * sizeof(float));
+        src += samples;
+    }
     sl_ring_commit(ring, n);
     return n;
 }
@@ -219,7 +203,11 @@ size_t sl_ring_read(sl_ring *ring, float *dst, size_t frames)
     sl_ring_region regions[2];
     size_t n = sl_ring_read_regions(ring, frames, regions);
 
-    copy_regions(ring, regions, dst, 0);
+    for (int i = 0; i < 2 && regions[i].frames > 0; i++) {
+        size_t samples = regions[i].frames * ring->channels;
+        memcpy(dst, regions[i].data, samples * sizeof(float));
+        dst += samples;
+    }
     sl_ring_release(ring, n);
     return n;
 }
