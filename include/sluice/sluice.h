@@ -16,5 +16,7 @@
 #include <sluice/source.h>
 #include <sluice/events.h>
 #include <sluice/device.h>
+#include <sluice/engine.h>
+#include <sluice/track.h>
 
 #endif /* SLUICE_SLUICE_H */
