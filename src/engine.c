@@ -162,19 +162,15 @@ static void observe(const sl_scheduler_event *ev, void *user)
                 sl_strerror(ev->error));
 }
 
-/* The output: PCM ring, scheduler with the master node, sink. */
-static int open_output(sl_engine *e, char *why, size_t len)
+/* The output: PCM ring, scheduler with the master node, sink on
+ * `device` (a PortAudio index, or -1 for the null sinks). */
+static int open_output(sl_engine *e, int device, char *why, size_t len)
 {
     sl_scheduler_config sc;
     sl__sink_config kc;
     size_t block = e->cfg.block_frames;
-    int device = -1, err;
+    int err;
 
-    if (e->cfg.output == SL_OUTPUT_DEVICE &&
-        (err = resolve_device(e, &device, why, len)) != SL_OK)
-        return err;
-    if (e->cfg.rate == 0)
-        e->cfg.rate = 48000;
     e->target_frames = (size_t)ceil(e->cfg.latency_ms * e->cfg.rate / 1000.0);
     if (e->target_frames < 2 * block)
         e->target_frames = 2 * block;
@@ -221,7 +217,7 @@ static int create_parts(sl_engine *e, char *why, size_t len)
     sl_pool_config pc;
     sl_chain_config cc;
     unsigned n = e->cfg.max_tracks;
-    int err;
+    int device = -1, err;
 
     if ((err = sl__evq_create(&e->events, e->cfg.event_capacity)) != SL_OK ||
         (err = sl__log_create(&e->log, 256, e->cfg.log_level, e->cfg.log,
@@ -240,8 +236,8 @@ static int create_parts(sl_engine *e, char *why, size_t len)
         err = SL_ENOMEM;
         goto fail;
     }
-    if (e->cfg.output != SL_OUTPUT_NONE &&
-        (err = open_output(e, why, len)) != SL_OK)
+    if (e->cfg.output == SL_OUTPUT_DEVICE &&
+        (err = resolve_device(e, &device, why, len)) != SL_OK)
         return err;
     if (e->cfg.rate == 0)
         e->cfg.rate = 48000;
@@ -252,6 +248,8 @@ static int create_parts(sl_engine *e, char *why, size_t len)
     if ((err = sl_chain_create(&e->master_chain, &cc)) != SL_OK ||
         (err = sl__master_create(e)) != SL_OK)
         goto fail;
+    if (e->cfg.output != SL_OUTPUT_NONE)
+        return open_output(e, device, why, len);
     return SL_OK;
 fail:
     say(why, len, "%s", sl_strerror(err));

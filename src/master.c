@@ -64,13 +64,21 @@ static void env_set(sl__env *v, int kind, bool power, uint64_t len,
     v->delay = delay;
 }
 
+/* The fade's shape at its current frame. Linear fades (pause, seek)
+ * never play a frame at gain 0: a fade-in starts at 1/len and a fade-out
+ * ends at 1/len, so a pause and resume loses no frame to silence. The
+ * equal-power pair of a crossfade shares one x, so cos^2 + sin^2 = 1 at
+ * every frame. */
 static float env_shape(const sl__env *v)
 {
     double x = (double)v->pos / (double)v->len;
 
-    if (v->kind == SL__ENV_IN)
-        return v->power ? (float)sin(x * M_PI / 2) : (float)x;
-    return v->power ? (float)cos(x * M_PI / 2) : (float)(1.0 - x);
+    if (v->power)
+        return (float)(v->kind == SL__ENV_IN ? sin(x * M_PI / 2)
+                                             : cos(x * M_PI / 2));
+    return (float)(v->kind == SL__ENV_IN
+                       ? (double)(v->pos + 1) / (double)v->len
+                       : 1.0 - x);
 }
 
 /* Multiplies `frames` frames by the envelope and advances it. Fades

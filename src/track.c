@@ -58,7 +58,6 @@ void sl__engine_sweep(sl_engine *e)
             continue;
         atomic_store_explicit(&e->slots[i], NULL, memory_order_relaxed);
         e->ctl_tracks[i] = NULL;
-        atomic_fetch_sub_explicit(&e->tracks_open, 1, memory_order_relaxed);
         sl__track_free(t);
     }
 }
@@ -266,6 +265,7 @@ int sl_track_close(sl_engine *e, sl_track_id id)
         return err;
     unqueue(e, t);
     atomic_store_explicit(&t->closing, true, memory_order_release);
+    atomic_fetch_sub_explicit(&e->tracks_open, 1, memory_order_relaxed);
     return unlock(e, SL_OK);
 }
 
