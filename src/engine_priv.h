@@ -114,6 +114,7 @@ struct sl__track {
     _Atomic int64_t loop_start;   /* -1: no loop */
     _Atomic int64_t loop_end;     /* -1: the track's end */
     _Atomic int64_t end_req;      /* -1: natural end */
+    atomic_uint region_seq;       /* bumped by loop and end changes */
     _Atomic(sl__track *) next;    /* queued successor */
     _Atomic uint64_t xfade;       /* crossfade into next, frames */
     atomic_bool closing;
@@ -139,7 +140,7 @@ struct sl__track {
     /* master */
     bool adopted;
     int state;                    /* sl_track_state */
-    unsigned run_seen, seek_seen;
+    unsigned run_seen, seek_seen, region_seen;
     uint32_t epoch;               /* the epoch the master waits for */
     bool primed;                  /* enough read ahead to start */
     bool started_sent;

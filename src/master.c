@@ -128,7 +128,10 @@ static void publish_state(sl__track *t, int state)
                                       memory_order_relaxed);
     }
     t->state = state;
-    atomic_store_explicit(&t->pub_state, state, memory_order_release);
+    /* seq_cst, like the loads of `next` here and the store of `next` and
+     * load of pub_state in sl_track_queue(): of a queue racing with the
+     * end of the track before, at least one side sees the other. */
+    atomic_store(&t->pub_state, state);
 }
 
 static void event(sl__track *t, sl_event_type type, int error,
@@ -263,6 +266,21 @@ static void apply_requests(sl__master *m, sl__track *t)
                 t->env.level = 0.0f;
                 env_set(&t->env, SL__ENV_IN, false, m->fade_len, 0);
             }
+        }
+    }
+    seq = atomic_load_explicit(&t->region_seq, memory_order_acquire);
+    if (seq != t->region_seen) {
+        /* What is read ahead was read under the old loop or end: read it
+         * again from here (with a fade when it is heard). */
+        t->region_seen = seq;
+        if (t->after_fade == SL__AFTER_SEEK) {
+            /* a seek is on its way: it reads everything anew anyway */
+        } else if (audible(t)) {
+            fade_out(m, t, SL__AFTER_SEEK);
+            t->pending_seek = -1;
+        } else if (t->state != SL_TRACK_ENDED &&
+                   t->state != SL_TRACK_FAILED) {
+            do_seek(t, t->position);
         }
     }
     if (g != t->gain_target || p != t->pan_target) {
@@ -580,7 +598,7 @@ static void plan(sl__master *m, sl__track *t, size_t off);
 
 static void start_next(sl__master *m, sl__track *t, size_t off)
 {
-    sl__track *n = atomic_load_explicit(&t->next, memory_order_acquire);
+    sl__track *n = atomic_load(&t->next);
 
     if (n == NULL || !n->adopted || n->dying || n->state != SL_TRACK_QUEUED)
         return;
@@ -776,7 +794,9 @@ static void sum_and_settle(sl__master *m)
             else if (after == SL__AFTER_STOP)
                 do_stop(t);
             else if (after == SL__AFTER_SEEK) {
-                do_seek(t, t->pending_seek);
+                /* -1: a re-read from where the fade ended */
+                do_seek(t, t->pending_seek >= 0 ? t->pending_seek
+                                                : t->position);
                 env_set(&t->env, SL__ENV_IN, false, m->fade_len, 0);
             } /* AFTER_CLOSE: the next service retires it */
         }

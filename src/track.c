@@ -388,6 +388,7 @@ int sl_track_set_loop(sl_engine *e, sl_track_id id, int64_t start,
     /* The end first: the read-ahead treats loop_start as the switch. */
     atomic_store_explicit(&t->loop_end, end, memory_order_relaxed);
     atomic_store_explicit(&t->loop_start, start, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->region_seq, 1, memory_order_release);
     return unlock(e, SL_OK);
 }
 
@@ -399,6 +400,7 @@ int sl_track_clear_loop(sl_engine *e, sl_track_id id)
     if (err != SL_OK)
         return err;
     atomic_store_explicit(&t->loop_start, -1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->region_seq, 1, memory_order_release);
     return unlock(e, SL_OK);
 }
 
@@ -412,6 +414,7 @@ int sl_track_set_end(sl_engine *e, sl_track_id id, int64_t end)
     if ((err = lock_track(e, id, &t)) != SL_OK)
         return err;
     atomic_store_explicit(&t->end_req, end, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->region_seq, 1, memory_order_release);
     return unlock(e, SL_OK);
 }
 

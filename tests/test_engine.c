@@ -900,6 +900,108 @@ static void test_control_storm(void)
     sl_engine_destroy(e);
 }
 
+
+/* Plays `files` gaplessly, with a lowpass on the first and -3 dB on the
+ * second, on engine `e`. */
+static void queue_two(sl_engine *e, const char *a, const char *b)
+{
+    sl_track_id ia = open_file(e, a), ib = open_file(e, b);
+    CU_ASSERT_EQUAL(sl_chain_parse(sl_track_chain(e, ia), "lowpass 3000",
+                                   why, sizeof why),
+                    SL_OK);
+    CU_ASSERT_EQUAL(sl_track_set_gain_db(e, ib, -3.0), SL_OK);
+    CU_ASSERT_EQUAL(sl_track_queue(e, ia, ib, 0), SL_OK);
+    CU_ASSERT_EQUAL(sl_track_play(e, ia), SL_OK);
+}
+
+/* Real-time playback produces the very samples render does. The test is
+ * the PCM ring's consumer in place of a device (the sink is never
+ * started): what it reads is what a device would get. */
+static void test_playback_equals_render(void)
+{
+    size_t n1 = 22050 + 11, n2 = 30000, got = 0;
+    float *x1 = make_signal(n1, 2, 44100), *x2 = make_signal(n2, 2, 48000);
+    sl_engine *off = offline(48000, 256), *rt = playing_engine(SL_OUTPUT_NULL);
+
+    write_wav("pe1.wav", x1, n1, 44100, 2);
+    write_wav("pe2.wav", x2, n2, 48000, 2);
+    queue_two(off, st_path("pe1.wav"), st_path("pe2.wav"));
+    float *want = render(off, "pe-out.wav", &got);
+    size_t cap = got + 48000 * 2;
+    float *heard = calloc(cap * 2, sizeof *heard);
+    size_t have = 0;
+    queue_two(rt, st_path("pe1.wav"), st_path("pe2.wav"));
+    uint64_t deadline = sl__now_ns() + 20000000000u;
+    while (have < cap && sl__now_ns() < deadline) {
+        size_t r = sl_ring_read(rt->pcm, heard + 2 * have, cap - have);
+        have += r;
+        if (r == 0) {
+            sl_scheduler_wake(rt->sched);
+            usleep(500);
+        }
+    }
+    CU_ASSERT_EQUAL(have, cap);
+    size_t lead = 0;
+    while (lead < have && heard[2 * lead] == 0.0f && heard[2 * lead + 1] == 0.0f)
+        lead++;
+    size_t lead_want = 0;
+    while (lead_want < got && want[2 * lead_want] == 0.0f &&
+           want[2 * lead_want + 1] == 0.0f)
+        lead_want++;
+    CU_ASSERT(lead >= lead_want);
+    size_t start = lead - lead_want, bad = 0;
+    CU_ASSERT(start + got <= have);
+    for (size_t i = 0; i < 2 * got && 2 * start + i < 2 * have; i++)
+        bad += heard[2 * start + i] != want[i];
+    CU_ASSERT_EQUAL(bad, 0);
+    for (size_t i = 2 * (start + got); i < 2 * have; i++)
+        bad += heard[i] != 0.0f; /* and silence after */
+    CU_ASSERT_EQUAL(bad, 0);
+    free(x1);
+    free(x2);
+    free(want);
+    free(heard);
+    sl_engine_destroy(off);
+    sl_engine_destroy(rt);
+}
+
+/* A loop set while the track plays applies exactly too: the frames go
+ * on without a jump (a short fade while the read-ahead is redone) until
+ * the loop end, then wrap. */
+static void test_loop_set_while_playing(void)
+{
+    size_t n = 8000, block = 256;
+    float *x = ramp(n, 0, 16384.0), y[512];
+    sl_engine *e = offline(48000, (unsigned)block);
+    struct follow f = {.last = -1, .last_r = 0.5f};
+    unsigned wraps = 0;
+
+    write_wav("lw.wav", x, n, 48000, 2);
+    sl_track_id id = open_file(e, st_path("lw.wav"));
+    CU_ASSERT_EQUAL(sl_track_play(e, id), SL_OK);
+    for (int b = 0; b < 4; b++) {
+        pull(e, y);
+        follow_block(&f, y, block, 16384.0);
+    }
+    CU_ASSERT_EQUAL(sl_track_set_loop(e, id, 2000, 2500), SL_OK);
+    for (int b = 0; b < 40; b++) {
+        pull(e, y);
+        for (size_t i = 0; i < block; i++) {
+            long fr = frame_of(y + 2 * i, 16384.0);
+            if (fr < 0)
+                continue;
+            if (f.last == 2499 && fr == 2000)
+                wraps++;
+            else
+                CU_ASSERT_EQUAL(fr, f.last + 1);
+            f.last = fr;
+        }
+    }
+    CU_ASSERT(wraps >= 15);
+    free(x);
+    sl_engine_destroy(e);
+}
+
 static const CU_TestInfo tests[] = {
     {"render equals the input", test_render_identity},
     {"gapless queue is sample-exact", test_gapless},
@@ -913,12 +1015,14 @@ static const CU_TestInfo tests[] = {
     {"seek while playing drops what came before", test_seek_while_playing},
     {"pause and resume lose no frame", test_pause_resume_exact},
     {"loop is seamless", test_loop},
+    {"loop set while playing", test_loop_set_while_playing},
     {"events", test_events},
     {"memory, non-finite samples, channel limit", test_memory_nan_channels},
     {"a crashing effect fails only its track", test_faulting_chain_isolated},
     {"real-time playback, paced", test_play_paced},
     {"a slow source starves only its track", test_slow_source_isolated},
     {"control calls from another thread", test_control_storm},
+    {"playback equals render", test_playback_equals_render},
     CU_TEST_INFO_NULL,
 };
 
