@@ -340,10 +340,11 @@ void sl_engine_destroy(sl_engine *e)
     if (e == NULL)
         return;
     atomic_store(&e->stopping, true);
-    if (e->sched != NULL)
-        sl_scheduler_destroy(e->sched); /* the master ticks no more */
+    /* The sink first: its thread wakes the scheduler. */
     if (e->sink != NULL)
         sl__sink_close(e->sink);
+    if (e->sched != NULL)
+        sl_scheduler_destroy(e->sched); /* the master ticks no more */
     if (e->pool != NULL)
         sl_pool_shutdown(e->pool, SL_POOL_EMERGENCY);
     if (e->master != NULL)
