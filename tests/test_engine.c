@@ -334,6 +334,7 @@ static void test_failing_source_isolated(void)
     CU_ASSERT_EQUAL(ended, 1);
     free(good);
     free(bad);
+    free(y);
     sl_engine_destroy(e);
     CU_ASSERT_EQUAL(src.closed, 1);
 }
