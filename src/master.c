@@ -358,6 +358,9 @@ static void finish(sl__master *m, sl__track *t, int state, int error,
             atomic_store_explicit(&t->eng->tainted, true,
                                   memory_order_relaxed);
         event(t, SL_EVENT_TRACK_FAILED, error, reason);
+        sl__log(t->eng->log, SL_LOG_WARN, "track %llu (%s) failed: %s",
+                (unsigned long long)t->id, t->name,
+                reason != NULL ? reason : sl_strerror(error));
     } else if (state == SL_TRACK_ENDED) {
         event(t, SL_EVENT_TRACK_ENDED, 0, NULL);
     } /* STOPPED: closed while playing, no event */
@@ -677,6 +680,10 @@ static void plan(sl__master *m, sl__track *t, size_t off)
             atomic_fetch_add_explicit(&m->e->track_underruns, 1,
                                       memory_order_relaxed);
             event(t, SL_EVENT_TRACK_UNDERRUN, 0, NULL);
+            sl__log(m->e->log, SL_LOG_INFO,
+                    "track %llu (%s) ran dry at frame %lld",
+                    (unsigned long long)t->id, t->name,
+                    (long long)t->position);
         }
         t->underrunning = true;
     } else {

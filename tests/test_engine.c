@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1003,6 +1004,55 @@ static void test_loop_set_while_playing(void)
     sl_engine_destroy(e);
 }
 
+/* The log callback gets the engine's messages on the library's own
+ * thread, never on the caller's. */
+struct log_seen {
+    pthread_t caller;
+    int warnings;
+    int on_caller;
+    char last[SL_LOG_MESSAGE_MAX];
+};
+
+static void on_log(sl_log_level level, const char *msg, void *user)
+{
+    struct log_seen *l = user;
+    if (pthread_equal(pthread_self(), l->caller))
+        l->on_caller++;
+    if (level == SL_LOG_WARN) {
+        l->warnings++;
+        snprintf(l->last, sizeof l->last, "%s", msg);
+    }
+}
+
+static void test_log_callback(void)
+{
+    struct log_seen seen = {.caller = pthread_self()};
+    size_t n = 4800, got = 0;
+    float *x = ramp(n, 0, 8192.0);
+    struct array_src src = {.x = x, .frames = n, .fail_at = 1000, .ch = 2,
+                            .rate = 48000, .fail_err = SL_EIO};
+    sl_engine_config c;
+    sl_engine *e = NULL;
+    sl_track_id id;
+
+    sl_engine_config_default(&c);
+    c.output = SL_OUTPUT_NONE;
+    c.rate = 48000;
+    c.log = on_log;
+    c.log_user = &seen;
+    CU_ASSERT_EQUAL_FATAL(sl_engine_create(&e, &c, why, sizeof why), SL_OK);
+    CU_ASSERT_EQUAL_FATAL(sl_track_open_source(e, &array_vtable, &src, &id,
+                                               why, sizeof why),
+                          SL_OK);
+    CU_ASSERT_EQUAL(sl_track_play(e, id), SL_OK);
+    free(render(e, "log-out.wav", &got));
+    sl_engine_destroy(e); /* delivers what is queued, joins the thread */
+    CU_ASSERT_EQUAL(seen.warnings, 1);
+    CU_ASSERT_EQUAL(seen.on_caller, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(seen.last, "failed"));
+    free(x);
+}
+
 static const CU_TestInfo tests[] = {
     {"render equals the input", test_render_identity},
     {"gapless queue is sample-exact", test_gapless},
@@ -1018,6 +1068,7 @@ static const CU_TestInfo tests[] = {
     {"loop is seamless", test_loop},
     {"loop set while playing", test_loop_set_while_playing},
     {"events", test_events},
+    {"log callback", test_log_callback},
     {"memory, non-finite samples, channel limit", test_memory_nan_channels},
     {"a crashing effect fails only its track", test_faulting_chain_isolated},
     {"real-time playback, paced", test_play_paced},
