@@ -15,6 +15,7 @@
     "highpass 40; equalizer 3000 1 3; compress -18 3; echo 120 0.3 0.3; "      \
     "reverb 0.6; limit -1"
 
+void bench_ring_rows(const bench_opts *opts);    /* bench_ring.c */
 void bench_pool_rows(const bench_opts *opts);    /* bench_pool.c */
 void bench_effects_rows(const bench_opts *opts); /* bench_effects.c */
 
