@@ -17,6 +17,7 @@
 
 void bench_ring_rows(const bench_opts *opts);    /* bench_ring.c */
 void bench_pool_rows(const bench_opts *opts);    /* bench_pool.c */
+void bench_sched_rows(const bench_opts *opts);   /* bench_sched.c */
 void bench_effects_rows(const bench_opts *opts); /* bench_effects.c */
 
 #endif /* SLUICE_BENCH_SECTIONS_H */
