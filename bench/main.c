@@ -7,7 +7,8 @@
  * --smoke      tiny inputs and one run a row, for CI (well under a minute)
  * --runs N     every row the median of N runs (default: per row, 3 to 5)
  * --cache DIR  where generated inputs are kept (default: bench)
- * --only LIST  run only these sections (comma-separated): ring, pool, scheduler, effects
+ * --only LIST  run only these sections (comma-separated): ring, pool,
+ *              scheduler, effects, render
  *
  * Exits 0 when every row was measured, whether or not it met its target;
  * 1 when a row could not be measured; 2 on a bad command line.
@@ -33,6 +34,7 @@ static const section sections[] = {
     {"pool", bench_pool_rows},
     {"scheduler", bench_sched_rows},
     {"effects", bench_effects_rows},
+    {"render", bench_render_rows},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 

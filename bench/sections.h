@@ -10,7 +10,8 @@
 
 #include "table.h"
 
-/* The six-effect chain of the effects rows, in sluice's chain text form. */
+/* The six-effect chain of the effects rows (and of the render rows that
+ * run a chain), in sluice's chain text form. */
 #define BENCH_CHAIN_6                                                          \
     "highpass 40; equalizer 3000 1 3; compress -18 3; echo 120 0.3 0.3; "      \
     "reverb 0.6; limit -1"
@@ -19,5 +20,6 @@ void bench_ring_rows(const bench_opts *opts);    /* bench_ring.c */
 void bench_pool_rows(const bench_opts *opts);    /* bench_pool.c */
 void bench_sched_rows(const bench_opts *opts);   /* bench_sched.c */
 void bench_effects_rows(const bench_opts *opts); /* bench_effects.c */
+void bench_render_rows(const bench_opts *opts);  /* bench_render.c */
 
 #endif /* SLUICE_BENCH_SECTIONS_H */
