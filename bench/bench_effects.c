@@ -1,128 +1,133 @@
 /*
- * bench_effects.c: what the effects cost. For every built-in effect, the
- * nanoseconds per sample at 48 kHz stereo, against a baseline measured in
- * the same run (a plain copy-and-multiply gain loop, the least an effect
- * could cost); then a six-effect chain's cost as a share of real time.
- * Single thread; uses only the public API. Prints a table.
+ * bench_effects.c: the effects rows. For every built-in effect, the
+ * nanoseconds per sample at 48 kHz stereo in 256-frame blocks, against a
+ * baseline measured in the same run (a plain copy-and-multiply gain loop,
+ * the least an effect could cost); then the six-effect chain BENCH_CHAIN_6
+ * as a share of real time on one core, against the same gain loop.
  *
- *   bench/bench_effects [SECONDS]    seconds of audio per measurement (2)
+ * Single thread (the main thread); uses only the public API.
  */
-#include <math.h>
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sluice/sluice.h>
+
+#include "sections.h"
 
 #define RATE 48000
 #define CH 2
 #define BLOCK 256
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+typedef struct fx_ctx {
+    const char *kind; /* the effect, or NULL for the chain */
+    size_t blocks;    /* blocks per run */
+    float src[BLOCK * CH], dst[BLOCK * CH];
+} fx_ctx;
+
+static volatile float fx_sink;
 
 static void noise(float *buf, size_t n)
 {
-    unsigned s = 12345u;
-    for (size_t i = 0; i < n; i++) {
-        s = s * 1664525u + 1013904223u;
-        buf[i] = 0.5f * ((float)(s >> 8) / 8388608.0f - 1.0f);
-    }
+    uint32_t s = 12345u;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = 0.5f * ((float)(bench_rand(&s) >> 8) / 8388608.0f - 1.0f);
 }
 
-/* The baseline: copy a block and scale it, as cheaply as C allows. */
-static double baseline_ns(const float *src, float *dst, size_t blocks)
+/* The baseline: copy a block and scale it, as cheaply as C allows.
+ * Returns the seconds it took. */
+static double gain_loop(fx_ctx *c)
 {
-    volatile float sink = 0.0f;
     float g = 0.5f;
-    double t0 = now();
+    double t0 = bench_now();
 
-    for (size_t b = 0; b < blocks; b++) {
-        memcpy(dst, src, sizeof(float) * BLOCK * CH);
+    for (size_t b = 0; b < c->blocks; b++) {
+        memcpy(c->dst, c->src, sizeof c->dst);
         for (size_t i = 0; i < BLOCK * CH; i++)
-            dst[i] *= g;
-        sink += dst[b % (BLOCK * CH)];
+            c->dst[i] *= g;
+        fx_sink = c->dst[b % (BLOCK * CH)];
     }
-    (void)sink;
-    return (now() - t0) * 1e9 / ((double)blocks * BLOCK * CH);
+    return bench_now() - t0;
 }
 
-static double effect_ns(const char *name, const float *src, float *dst,
-                        size_t blocks)
+static int effect_run(void *ctx, bench_pair *out, char *why, size_t why_len)
 {
+    fx_ctx *c = ctx;
     sl_effect *fx;
-    double t0;
+    double t0, samples = (double)c->blocks * BLOCK * CH;
+    int rc = sl_effect_create(&fx, c->kind, CH, RATE);
 
-    if (sl_effect_create(&fx, name, CH, RATE) != SL_OK)
-        return -1.0;
-    t0 = now();
-    for (size_t b = 0; b < blocks; b++) {
-        memcpy(dst, src, sizeof(float) * BLOCK * CH);
-        sl_effect_process(fx, dst, BLOCK);
+    if (rc != SL_OK) {
+        snprintf(why, why_len, "sl_effect_create: %s", sl_strerror(rc));
+        return -1;
     }
-    t0 = (now() - t0) * 1e9 / ((double)blocks * BLOCK * CH);
+    t0 = bench_now();
+    for (size_t b = 0; b < c->blocks; b++) {
+        memcpy(c->dst, c->src, sizeof c->dst);
+        sl_effect_process(fx, c->dst, BLOCK);
+    }
+    out->figure = (bench_now() - t0) * 1e9 / samples;
     sl_effect_destroy(fx);
-    return t0;
+    out->baseline = gain_loop(c) * 1e9 / samples;
+    return 0;
 }
 
-static double chain_share(const char *text, const float *src, float *dst,
-                          size_t blocks)
+static int chain_run(void *ctx, bench_pair *out, char *why, size_t why_len)
 {
+    fx_ctx *c = ctx;
     sl_chain_config cfg;
     sl_chain *chain;
-    char err[160];
-    double t0, spent;
+    double t0, audio = (double)c->blocks * BLOCK / RATE;
+    int rc;
 
     sl_chain_config_default(&cfg);
     cfg.channels = CH;
     cfg.sample_rate = RATE;
-    if (sl_chain_create(&chain, &cfg) != SL_OK)
-        return -1.0;
-    if (sl_chain_parse(chain, text, err, sizeof err) != SL_OK) {
-        fprintf(stderr, "bench_effects: %s\n", err);
+    if ((rc = sl_chain_create(&chain, &cfg)) != SL_OK) {
+        snprintf(why, why_len, "sl_chain_create: %s", sl_strerror(rc));
+        return -1;
+    }
+    if (sl_chain_parse(chain, BENCH_CHAIN_6, why, why_len) != SL_OK) {
         sl_chain_destroy(chain);
-        return -1.0;
+        return -1;
     }
-    t0 = now();
-    for (size_t b = 0; b < blocks; b++) {
-        memcpy(dst, src, sizeof(float) * BLOCK * CH);
-        sl_chain_process(chain, dst, BLOCK);
+    t0 = bench_now();
+    for (size_t b = 0; b < c->blocks; b++) {
+        memcpy(c->dst, c->src, sizeof c->dst);
+        sl_chain_process(chain, c->dst, BLOCK);
     }
-    spent = now() - t0;
+    out->figure = 100.0 * (bench_now() - t0) / audio;
     sl_chain_destroy(chain);
-    return spent / ((double)blocks * BLOCK / RATE);
+    out->baseline = 100.0 * gain_loop(c) / audio;
+    return 0;
 }
 
-int main(int argc, char **argv)
+void bench_effects_rows(const bench_opts *opts)
 {
-    static const char chain_text[] =
-        "highpass 40; equalizer 3000 1 3; compress -18 3; echo 120 0.3 0.3; "
-        "reverb 0.6; limit -1";
-    double seconds = argc > 1 ? atof(argv[1]) : 2.0;
-    size_t blocks = (size_t)(seconds * RATE / BLOCK);
-    static float src[BLOCK * CH], dst[BLOCK * CH];
-    double base, share;
+    static char names[64][48];
+    double seconds = opts->smoke ? 0.25 : 10.0; /* audio per run */
+    unsigned runs = bench_runs(opts, 5);
+    fx_ctx *c = calloc(1, sizeof *c);
+    bench_row row = {.unit = "ns/sample", .baseline = "copy+gain loop",
+                     .ratio = BENCH_COST};
 
-    if (blocks == 0)
-        blocks = 1;
-    noise(src, BLOCK * CH);
-    base = baseline_ns(src, dst, blocks);
-    printf("%-12s %10s %10s\n", "effect", "ns/sample", "x baseline");
-    printf("%-12s %10.2f %10.1f\n", "(baseline)", base, 1.0);
-    for (size_t i = 0; sl_effect_kind_at(i) != NULL; i++) {
-        const char *name = sl_effect_kind_at(i)->name;
-        double ns = effect_ns(name, src, dst, blocks);
-        printf("%-12s %10.2f %10.1f\n", name, ns, ns / base);
+    if (c == NULL) {
+        bench_fail("effects: every row", "out of memory");
+        return;
     }
-    share = chain_share(chain_text, src, dst, blocks);
-    printf("\nsix-effect chain \"%s\"\n", chain_text);
-    printf("48 kHz stereo, %d-frame blocks: %.3f%% of real time "
-           "(%.0f ns per sample)\n",
-           BLOCK, share * 100.0, share * 1e9 / (RATE * CH));
-    return share < 0.0 ? 1 : 0;
+    c->blocks = (size_t)(seconds * RATE / BLOCK);
+    noise(c->src, BLOCK * CH);
+    for (size_t i = 0; i < 64 && sl_effect_kind_at(i) != NULL; i++) {
+        c->kind = sl_effect_kind_at(i)->name;
+        snprintf(names[i], sizeof names[i], "effect: %s, 48 kHz stereo",
+                 c->kind);
+        row.name = names[i];
+        bench_measure(&row, runs, effect_run, c);
+    }
+    row.name = "effects: 6-effect chain, 48 kHz stereo";
+    row.unit = "% of RT";
+    bench_measure(&row, runs, chain_run, c);
+    free(c);
 }

@@ -1,9 +1,9 @@
 /*
- * bench_pool.c: what the worker pool costs, measured against doing the
- * same work without it, in the same run. Prints one table; see
- * bench/README.md for what each row means and how to reproduce it.
+ * bench_pool.c: the pool rows. What the worker pool costs per job and per
+ * frame, against doing the same work without it (a direct call, or the
+ * frame's jobs run inline), in the same run.
  *
- * Runs on the main thread plus the pool's workers (one per core).
+ * Threads: the main thread plus the pool's workers (one per online core).
  */
 #include "config.h"
 
@@ -11,11 +11,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <sluice/error.h>
 #include <sluice/pool.h>
 #include "clock.h"
+
+#include "sections.h"
 
 #define BLOCK 256 /* samples a frame job processes */
 
@@ -56,139 +57,149 @@ static job_ptr volatile direct_empty = empty_job;
 static job_ptr volatile direct_gain = gain_job;
 static job_ptr volatile direct_heavy = heavy_job;
 
-/* One measurement: the pool's cost and the baseline's, ns per unit. */
-typedef struct sample {
-    double pool_ns, base_ns;
-} sample;
-
-#define RUNS 5 /* each row is the median of RUNS runs, to ride out noise */
-
-static int by_pool(const void *a, const void *b)
-{
-    double x = ((const sample *)a)->pool_ns, y = ((const sample *)b)->pool_ns;
-    return (x > y) - (x < y);
-}
-
-static int by_base(const void *a, const void *b)
-{
-    double x = ((const sample *)a)->base_ns, y = ((const sample *)b)->base_ns;
-    return (x > y) - (x < y);
-}
-
-static void row(const char *name, sample *s, const char *base)
-{
-    double p, b;
-
-    qsort(s, RUNS, sizeof *s, by_pool);
-    p = s[RUNS / 2].pool_ns;
-    qsort(s, RUNS, sizeof *s, by_base);
-    b = s[RUNS / 2].base_ns;
-    printf("%-34s %10.0f %12.0f  %-17s %8.1fx\n", name, p, b, base, p / b);
-}
+typedef struct pool_ctx {
+    sl_pool *pool;
+    float *bufs;            /* 32 blocks, one per job of a frame */
+    int n;                  /* jobs, or frames, per run */
+    int jobs;               /* jobs per frame */
+    sl_job_fn fn;           /* the frame's job */
+    job_ptr volatile *direct; /* the same job, called inline */
+} pool_ctx;
 
 /* One job at a time: submit, wait for it, repeat. Latency per job. */
-static sample bench_round_trip(sl_pool *pool, int n)
+static int round_trip(void *ctx, bench_pair *out, char *why, size_t why_len)
 {
-    uint64_t t0, t_pool, t_base;
-    sl_job_handle h;
+    pool_ctx *c = ctx;
+    uint64_t t0 = sl__now_ns(), t_pool;
 
-    t0 = sl__now_ns();
-    for (int i = 0; i < n; i++) {
-        sl_pool_try_submit(pool, SL_CLASS_AUDIBLE, empty_job, &sink, &h);
-        sl_pool_job_wait(pool, h, SL_POOL_FOREVER);
+    for (int i = 0; i < c->n; i++) {
+        sl_job_handle h;
+        int rc = sl_pool_try_submit(c->pool, SL_CLASS_AUDIBLE, empty_job,
+                                    &sink, &h);
+        if (rc == SL_OK)
+            rc = sl_pool_job_wait(c->pool, h, SL_POOL_FOREVER);
+        if (rc != SL_OK) {
+            snprintf(why, why_len, "submit/wait: %s", sl_strerror(rc));
+            return -1;
+        }
     }
     t_pool = sl__now_ns() - t0;
     t0 = sl__now_ns();
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < c->n; i++)
         direct_empty(NULL, &sink);
-    t_base = sl__now_ns() - t0;
-    return (sample){(double)t_pool / n, (double)t_base / n};
+    out->figure = (double)t_pool / c->n;
+    out->baseline = (double)(sl__now_ns() - t0) / c->n;
+    return 0;
 }
 
 /* Many jobs in flight: submit n, wait until all ran. Amortised per job. */
-static sample bench_throughput(sl_pool *pool, int n)
+static int pipelined(void *ctx, bench_pair *out, char *why, size_t why_len)
 {
-    uint64_t t0, t_pool, t_base;
+    pool_ctx *c = ctx;
     atomic_uint done = 0;
+    uint64_t t0 = sl__now_ns(), t_pool;
 
-    t0 = sl__now_ns();
-    for (int i = 0; i < n; i++)
-        sl_pool_submit(pool, (sl_service_class)(i % 3), empty_job, &done,
-                       SL_POOL_FOREVER, NULL);
-    while (atomic_load(&done) < (unsigned)n)
+    for (int i = 0; i < c->n; i++) {
+        int rc = sl_pool_submit(c->pool, (sl_service_class)(i % 3), empty_job,
+                                &done, SL_POOL_FOREVER, NULL);
+        if (rc != SL_OK) {
+            snprintf(why, why_len, "sl_pool_submit: %s", sl_strerror(rc));
+            return -1;
+        }
+    }
+    while (atomic_load(&done) < (unsigned)c->n)
         ;
     t_pool = sl__now_ns() - t0;
     t0 = sl__now_ns();
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < c->n; i++)
         direct_empty(NULL, &sink);
-    t_base = sl__now_ns() - t0;
-    return (sample){(double)t_pool / n, (double)t_base / n};
+    out->figure = (double)t_pool / c->n;
+    out->baseline = (double)(sl__now_ns() - t0) / c->n;
+    return 0;
 }
 
-/* Frames of `jobs` gain jobs: begin, submit, finish, wait (helping),
- * release; against running the same jobs inline. Mean per frame. */
-static sample bench_frame(sl_pool *pool, int jobs, int reps, float *bufs,
-                          sl_job_fn fn, job_ptr volatile *direct)
+/* One frame: begin, submit its jobs, finish, wait (helping), release. */
+static int one_frame(pool_ctx *c, uint64_t id)
 {
-    uint64_t t0, t_pool, t_base;
+    sl_frame_group g;
+    sl_frame_handle h;
+    int rc = sl_pool_frame_begin(c->pool, id, SL_CLASS_AUDIBLE, 0, &g);
 
-    t0 = sl__now_ns();
-    for (int r = 0; r < reps; r++) {
-        sl_frame_group g;
-        sl_frame_handle h;
-        sl_pool_frame_begin(pool, (uint64_t)r + 1, SL_CLASS_AUDIBLE, 0, &g);
-        for (int j = 0; j < jobs; j++)
-            sl_pool_frame_submit(pool, g, fn, bufs + j * BLOCK, 0);
-        sl_pool_frame_finish(pool, g, NULL, NULL, &h);
-        sl_pool_frame_wait(pool, h, SL_POOL_FOREVER);
-        sl_pool_frame_release(pool, h);
+    for (int j = 0; rc == SL_OK && j < c->jobs; j++)
+        rc = sl_pool_frame_submit(c->pool, g, c->fn, c->bufs + j * BLOCK, 0);
+    if (rc == SL_OK)
+        rc = sl_pool_frame_finish(c->pool, g, NULL, NULL, &h);
+    if (rc == SL_OK)
+        rc = sl_pool_frame_wait(c->pool, h, SL_POOL_FOREVER);
+    if (rc == SL_OK)
+        rc = sl_pool_frame_release(c->pool, h);
+    return rc;
+}
+
+/* Frames of c->jobs jobs against the same jobs inline. Mean per frame. */
+static int frames(void *ctx, bench_pair *out, char *why, size_t why_len)
+{
+    pool_ctx *c = ctx;
+    uint64_t t0 = sl__now_ns(), t_pool;
+
+    for (int r = 0; r < c->n; r++) {
+        int rc = one_frame(c, (uint64_t)r + 1);
+        if (rc != SL_OK) {
+            snprintf(why, why_len, "frame %d: %s", r, sl_strerror(rc));
+            return -1;
+        }
     }
     t_pool = sl__now_ns() - t0;
     t0 = sl__now_ns();
-    for (int r = 0; r < reps; r++)
-        for (int j = 0; j < jobs; j++)
-            (*direct)(NULL, bufs + j * BLOCK);
-    t_base = sl__now_ns() - t0;
-    return (sample){(double)t_pool / reps, (double)t_base / reps};
+    for (int r = 0; r < c->n; r++)
+        for (int j = 0; j < c->jobs; j++)
+            (*c->direct)(NULL, c->bufs + j * BLOCK);
+    out->figure = (double)t_pool / c->n;
+    out->baseline = (double)(sl__now_ns() - t0) / c->n;
+    return 0;
 }
 
-int main(void)
+void bench_pool_rows(const bench_opts *opts)
 {
-    sl_pool_config cfg;
-    sl_pool *pool;
-    float *bufs = calloc(32 * BLOCK, sizeof *bufs);
-    sample s[RUNS];
-    int rc;
+    static const int fan[3] = {2, 8, 32};
+    static char names[3][48];
+    int div = opts->smoke ? 20 : 1; /* smoke: a twentieth of the work */
+    unsigned runs = bench_runs(opts, 5);
+    pool_ctx c = {.bufs = calloc(32 * BLOCK, sizeof(float))};
+    bench_row row = {.unit = "ns/job", .baseline = "direct call"};
+    int rc = c.bufs ? sl_pool_create(&c.pool, NULL) : SL_ENOMEM;
 
-    sl_pool_config_default(&cfg);
-    if (bufs == NULL || (rc = sl_pool_create(&pool, &cfg)) != SL_OK) {
-        fprintf(stderr, "bench_pool: cannot create the pool\n");
-        return 1;
+    if (rc != SL_OK) {
+        bench_fail("pool: every row", sl_strerror(rc));
+        free(c.bufs);
+        return;
     }
-    printf("sluice pool benchmark: %u workers, %d-sample frame jobs\n",
-           cfg.workers, BLOCK);
-    printf("%-34s %10s %12s  %-17s %9s\n", "row (median of 5)", "pool ns",
-           "baseline ns", "baseline", "ratio");
-    for (int i = 0; i < RUNS; i++)
-        s[i] = bench_round_trip(pool, 4000);
-    row("job submit->completion, 1 by 1", s, "direct call");
-    for (int i = 0; i < RUNS; i++)
-        s[i] = bench_throughput(pool, 100000);
-    row("job submit->completion, pipelined", s, "direct call");
+    row.name = "pool: job submit->completion, 1 by 1";
+    c.n = 4000 / div;
+    bench_measure(&row, runs, round_trip, &c);
+    row.name = "pool: job submit->completion, pipelined";
+    c.n = 100000 / div;
+    bench_measure(&row, runs, pipelined, &c);
+
+    row.unit = "ns/frame";
+    row.baseline = "same jobs inline";
+    c.fn = gain_job;
+    c.direct = &direct_gain;
     for (int k = 0; k < 3; k++) {
-        static const int fan[3] = {2, 8, 32};
-        char name[64];
-        for (int i = 0; i < RUNS; i++)
-            s[i] = bench_frame(pool, fan[k], 128000 / fan[k], bufs, gain_job,
-                               &direct_gain);
-        snprintf(name, sizeof name, "frame fan-out/join, %2d jobs", fan[k]);
-        row(name, s, "same jobs inline");
+        snprintf(names[k], sizeof names[k],
+                 "pool: fan-out/join, %d x 256-sample jobs", fan[k]);
+        row.name = names[k];
+        c.jobs = fan[k];
+        c.n = 128000 / fan[k] / div;
+        bench_measure(&row, runs, frames, &c);
     }
-    for (int i = 0; i < RUNS; i++)
-        s[i] = bench_frame(pool, 8, 200, bufs, heavy_job, &direct_heavy);
-    row("frame fan-out/join, 8 x 20 us jobs", s, "same jobs inline");
-    sl_pool_destroy(pool);
-    printf("(checksum %u %f)\n", atomic_load(&sink), (double)bufs[0]);
-    free(bufs);
-    return 0;
+    row.name = "pool: fan-out/join, 8 x 20 us jobs";
+    c.fn = heavy_job;
+    c.direct = &direct_heavy;
+    c.jobs = 8;
+    c.n = 200 / div;
+    bench_measure(&row, runs, frames, &c);
+
+    sl_pool_destroy(c.pool);
+    free(c.bufs);
 }
