@@ -16,7 +16,6 @@
 #include "config.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include <sluice/error.h>
 #include "clock.h"
 #include "engine_priv.h"
+#include "why.h"
 
 void sl_engine_config_default(sl_engine_config *cfg)
 {
@@ -51,48 +51,35 @@ void sl_engine_config_default(sl_engine_config *cfg)
     };
 }
 
-static void say(char *why, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, len, fmt, ap);
-    va_end(ap);
-}
-
 static int check_config(const sl_engine_config *c, char *why, size_t len)
 {
     if (c->output < SL_OUTPUT_DEVICE || c->output > SL_OUTPUT_NONE)
-        say(why, len, "unknown output kind %d", (int)c->output);
+        sl__say(why, len, "unknown output kind %d", (int)c->output);
     else if (c->channels < 1 || c->channels > SL_MAX_CHANNELS)
-        say(why, len, "channels must be 1..%d", SL_MAX_CHANNELS);
+        sl__say(why, len, "channels must be 1..%d", SL_MAX_CHANNELS);
     else if (c->rate != 0 && (c->rate < SL_MIN_RATE || c->rate > SL_MAX_RATE))
-        say(why, len, "rate must be %d..%d Hz", SL_MIN_RATE, SL_MAX_RATE);
+        sl__say(why, len, "rate must be %d..%d Hz", SL_MIN_RATE, SL_MAX_RATE);
     else if (c->block_frames < 16 || c->block_frames > 8192)
-        say(why, len, "block_frames must be 16..8192");
+        sl__say(why, len, "block_frames must be 16..8192");
     else if (c->quality < SL_RESAMPLE_BEST || c->quality > SL_RESAMPLE_LINEAR)
-        say(why, len, "unknown resampler quality %d", (int)c->quality);
+        sl__say(why, len, "unknown resampler quality %d", (int)c->quality);
     else if (c->workers < -1 || c->workers > (int)SL_POOL_MAX_WORKERS ||
              (c->workers == 0 && c->output != SL_OUTPUT_NONE))
-        say(why, len, "workers must be -1..%u (0 only without an output)",
+        sl__say(why, len, "workers must be -1..%u (0 only without an output)",
             SL_POOL_MAX_WORKERS);
     else if (!(c->latency_ms > 0.0 && c->latency_ms <= 10000.0))
-        say(why, len, "latency_ms must be in (0, 10000]");
+        sl__say(why, len, "latency_ms must be in (0, 10000]");
     else if (!(c->readahead_ms > 0.0 && c->readahead_ms <= 60000.0))
-        say(why, len, "readahead_ms must be in (0, 60000]");
+        sl__say(why, len, "readahead_ms must be in (0, 60000]");
     else if (c->max_tracks < 1 || c->max_tracks > SL_ENGINE_MAX_TRACKS)
-        say(why, len, "max_tracks must be 1..%d", SL_ENGINE_MAX_TRACKS);
+        sl__say(why, len, "max_tracks must be 1..%d", SL_ENGINE_MAX_TRACKS);
     else if (!(c->position_interval_ms >= 0.0 &&
                c->position_interval_ms <= 3600000.0))
-        say(why, len, "position_interval_ms must be 0..3600000");
+        sl__say(why, len, "position_interval_ms must be 0..3600000");
     else if (c->event_capacity < 16 || c->event_capacity > (1u << 24))
-        say(why, len, "event_capacity must be 16..16777216");
+        sl__say(why, len, "event_capacity must be 16..16777216");
     else if (c->log_level < SL_LOG_ERROR || c->log_level > SL_LOG_DEBUG)
-        say(why, len, "unknown log level %d", (int)c->log_level);
+        sl__say(why, len, "unknown log level %d", (int)c->log_level);
     else
         return SL_OK;
     return SL_EINVAL;
@@ -105,24 +92,24 @@ static int resolve_device(sl_engine *e, int *index, char *why, size_t len)
     const PaDeviceInfo *d;
 
     if (Pa_Initialize() != paNoError) {
-        say(why, len, "the audio system could not be initialized");
+        sl__say(why, len, "the audio system could not be initialized");
         return SL_EDEVICE;
     }
     e->pa_held = true;
     *index = e->cfg.device >= 0 ? e->cfg.device : Pa_GetDefaultOutputDevice();
     if (*index == paNoDevice) {
-        say(why, len, "no audio output device");
+        sl__say(why, len, "no audio output device");
         return SL_ENOTFOUND;
     }
     d = Pa_GetDeviceInfo(*index);
     if (d == NULL || d->maxOutputChannels < 1) {
-        say(why, len, "device %d is not an output device", *index);
+        sl__say(why, len, "device %d is not an output device", *index);
         return SL_EDEVICE;
     }
     if (e->cfg.rate == 0)
         e->cfg.rate = (unsigned)lrint(d->defaultSampleRate);
     if (e->cfg.rate < SL_MIN_RATE || e->cfg.rate > SL_MAX_RATE) {
-        say(why, len, "device %d runs at %u Hz, outside what sluice plays",
+        sl__say(why, len, "device %d runs at %u Hz, outside what sluice plays",
             *index, e->cfg.rate);
         return SL_EDEVICE;
     }
@@ -183,7 +170,7 @@ static int open_output(sl_engine *e, int device, char *why, size_t len)
     sc.observer = observe;
     sc.observer_user = e;
     if ((err = sl_scheduler_create(&e->sched, &sc)) != SL_OK) {
-        say(why, len, "the scheduler could not start: %s", sl_strerror(err));
+        sl__say(why, len, "the scheduler could not start: %s", sl_strerror(err));
         return err;
     }
     sl__sink_config_default(&kc);
@@ -197,18 +184,18 @@ static int open_output(sl_engine *e, int device, char *why, size_t len)
     err = e->cfg.output == SL_OUTPUT_DEVICE ? sl__sink_pa_open(&e->sink, &kc)
                                             : sl__sink_null_open(&e->sink, &kc);
     if (err != SL_OK) {
-        say(why, len, "the output could not be opened at %u Hz, %u channels",
+        sl__say(why, len, "the output could not be opened at %u Hz, %u channels",
             e->cfg.rate, e->cfg.channels);
         return err;
     }
     if ((err = sl_scheduler_register(e->sched, sl__master_node(e),
                                      &e->master_id)) != SL_OK) {
-        say(why, len, "the master node could not be registered");
+        sl__say(why, len, "the master node could not be registered");
         return err;
     }
     return SL_OK;
 nomem:
-    say(why, len, "out of memory");
+    sl__say(why, len, "out of memory");
     return SL_ENOMEM;
 }
 
@@ -252,7 +239,7 @@ static int create_parts(sl_engine *e, char *why, size_t len)
         return open_output(e, device, why, len);
     return SL_OK;
 fail:
-    say(why, len, "%s", sl_strerror(err));
+    sl__say(why, len, "%s", sl_strerror(err));
     return err;
 }
 
@@ -262,15 +249,15 @@ int sl_engine_create(sl_engine **out, const sl_engine_config *cfg, char *why,
     sl_engine *e;
     int err;
 
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     if (out == NULL) {
-        say(why, why_len, "no place to store the engine");
+        sl__say(why, why_len, "no place to store the engine");
         return SL_EINVAL;
     }
     *out = NULL;
     e = calloc(1, sizeof *e);
     if (e == NULL) {
-        say(why, why_len, "out of memory");
+        sl__say(why, why_len, "out of memory");
         return SL_ENOMEM;
     }
     if (cfg != NULL)

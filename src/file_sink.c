@@ -30,6 +30,7 @@
 #include <sluice/error.h>
 #include "clock.h"
 #include "file_sink.h"
+#include "why.h"
 
 #define WHY_MAX 512
 
@@ -94,20 +95,6 @@ void sl__file_sink_options_default(sl__file_sink_options *opt)
     opt->sample = SL__SAMPLE_DEFAULT;
 }
 
-static void say(char *why, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, len, fmt, ap);
-    va_end(ap);
-}
-
 /* "path: file too large": strerror's text with a lower-case first letter,
  * to read as the second half of a sentence. */
 static void say_errno(char *why, size_t len, const char *path, int e)
@@ -117,7 +104,7 @@ static void say_errno(char *why, size_t len, const char *path, int e)
     snprintf(text, sizeof text, "%s", strerror(e));
     if (text[0] >= 'A' && text[0] <= 'Z')
         text[0] = (char)(text[0] - 'A' + 'a');
-    say(why, len, "%s: %s", path, text);
+    sl__say(why, len, "%s: %s", path, text);
 }
 
 static const format_desc *find_format(const char *base)
@@ -173,13 +160,13 @@ static int choose_format(SF_INFO *info, const char *path, const char *base,
     int sub;
 
     if (f == NULL) {
-        say(why, len, "%s: unknown file extension; known: %s", path,
+        sl__say(why, len, "%s: unknown file extension; known: %s", path,
             sl__file_sink_extensions());
         return SL_EFORMAT;
     }
     sub = subtype_for(f, sample);
     if (sub == 0) {
-        say(why, len, "%s: %s cannot hold that sample format%s", path,
+        sl__say(why, len, "%s: %s cannot hold that sample format%s", path,
             f->ext, f->codec ? " (it is lossy)" : " (it has no float)");
         return SL_EFORMAT;
     }
@@ -188,12 +175,12 @@ static int choose_format(SF_INFO *info, const char *path, const char *base,
     info->channels = (int)channels;
     info->format = f->major | sub;
     if (rate > INT32_MAX || channels > INT32_MAX || !rate_allowed(f, rate)) {
-        say(why, len, "%s: %s cannot be written at %u Hz", path, f->ext, rate);
+        sl__say(why, len, "%s: %s cannot be written at %u Hz", path, f->ext, rate);
         return SL_EFORMAT;
     }
     if ((f->max_channels != 0 && channels > f->max_channels) ||
         !sf_format_check(info)) {
-        say(why, len, "%s: this libsndfile cannot write %s with %u channels "
+        sl__say(why, len, "%s: this libsndfile cannot write %s with %u channels "
             "at %u Hz", path, f->ext, channels, rate);
         return SL_EFORMAT;
     }
@@ -284,7 +271,7 @@ static void fail_io(sl__file_sink *s, int e, const char *fallback)
     if (e != 0)
         say_errno(s->why, sizeof s->why, s->path, e);
     else
-        say(s->why, sizeof s->why, "%s: %s", s->path, fallback);
+        sl__say(s->why, sizeof s->why, "%s: %s", s->path, fallback);
     remove_temp(s);
 }
 
@@ -384,12 +371,12 @@ static int check_args(sl__file_sink **out, const char *path, unsigned rate,
 {
     if (out == NULL || path == NULL || path[0] == '\0' || rate == 0 ||
         channels == 0) {
-        say(why, len, "%s: needs a file name, a rate and a channel count",
+        sl__say(why, len, "%s: needs a file name, a rate and a channel count",
             path != NULL ? path : "(null)");
         return SL_EINVAL;
     }
     if (path[strlen(path) - 1] == '/') {
-        say(why, len, "%s: names a directory, not a file", path);
+        sl__say(why, len, "%s: names a directory, not a file", path);
         return SL_EINVAL;
     }
     return SL_OK;
@@ -419,7 +406,7 @@ static int create_sink(sl__file_sink **out, const char *path,
     s->sf = sf_open_virtual(&vio, SFM_WRITE, info, s);
     if (s->sf == NULL) {
         err = SL_EFORMAT;
-        say(why, len, "%s: %s", path, sf_strerror(NULL));
+        sl__say(why, len, "%s: %s", path, sf_strerror(NULL));
         goto fail;
     }
     /* PCM encodings clip out-of-range samples instead of wrapping them. */
@@ -429,7 +416,7 @@ static int create_sink(sl__file_sink **out, const char *path,
 
 fail:
     if (err == SL_ENOMEM)
-        say(why, len, "%s: out of memory", path);
+        sl__say(why, len, "%s: out of memory", path);
     if (s != NULL)
         free_sink(s);
     return err;
@@ -446,7 +433,7 @@ int sl__file_sink_open(sl__file_sink **out, const char *path, unsigned rate,
 
     if (out != NULL)
         *out = NULL;
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     err = check_args(out, path, rate, channels, why, why_len);
     if (err != SL_OK)
         return err;
@@ -517,7 +504,7 @@ int sl__file_sink_commit(sl__file_sink *sink, char *why, size_t why_len)
 {
     int err;
 
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     if (sink == NULL)
         return SL_EINVAL;
     if (sink->err == SL_OK)
@@ -538,7 +525,7 @@ int sl__file_sink_commit(sl__file_sink *sink, char *why, size_t why_len)
     }
     err = sink->err;
     if (err != SL_OK)
-        say(why, why_len, "%s", sink->why);
+        sl__say(why, why_len, "%s", sink->why);
     free_sink(sink);
     return err;
 }

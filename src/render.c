@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,25 +18,13 @@
 #include <sluice/error.h>
 #include "engine_priv.h"
 #include "file_sink.h"
+#include "why.h"
 
 void sl_render_options_default(sl_render_options *opt)
 {
     if (opt == NULL)
         return;
     *opt = (sl_render_options){.bits = 0, .progress_every = 48000};
-}
-
-static void say(char *why, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, len, fmt, ap);
-    va_end(ap);
 }
 
 static int sample_format(int bits, sl__sample_format *out)
@@ -59,11 +46,11 @@ static int begin(sl_engine *e, char *why, size_t len)
     pthread_mutex_lock(&e->lock);
     sl__engine_sweep(e);
     if (e->cfg.output != SL_OUTPUT_NONE) {
-        say(why, len, "this engine plays to an output; render needs one "
+        sl__say(why, len, "this engine plays to an output; render needs one "
                       "created with SL_OUTPUT_NONE");
         err = SL_ESTATE;
     } else if (e->rendering) {
-        say(why, len, "a render is already running on this engine");
+        sl__say(why, len, "a render is already running on this engine");
         err = SL_EBUSY;
     } else {
         e->rendering = true;
@@ -91,7 +78,7 @@ static int run(sl_engine *e, sl__file_sink *fs, const sl_render_options *o,
     int err = SL_OK;
 
     if (buf == NULL) {
-        say(why, len, "out of memory");
+        sl__say(why, len, "out of memory");
         return SL_ENOMEM;
     }
     for (;;) {
@@ -101,14 +88,14 @@ static int run(sl_engine *e, sl__file_sink *fs, const sl_render_options *o,
             break;
         size_t n = sl__master_mix(e, buf);
         if (n > 0 && (err = sl__file_sink_write(fs, buf, n)) != SL_OK) {
-            say(why, len, "%s", sl__file_sink_error(fs));
+            sl__say(why, len, "%s", sl__file_sink_error(fs));
             break;
         }
         done += n;
         if (o->progress != NULL && done >= next_report) {
             next_report = done + o->progress_every;
             if (o->progress(done, total, o->progress_user) != 0) {
-                say(why, len, "the render was cancelled");
+                sl__say(why, len, "the render was cancelled");
                 err = SL_ECANCELED;
                 break;
             }
@@ -128,7 +115,7 @@ int sl_engine_render(sl_engine *e, const char *path,
     sl__file_sink *fs = NULL;
     int err;
 
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     if (opt != NULL)
         o = *opt;
     else
@@ -136,14 +123,14 @@ int sl_engine_render(sl_engine *e, const char *path,
     sl__file_sink_options_default(&fo);
     if (e == NULL || path == NULL || sample_format(o.bits, &fo.sample) != SL_OK ||
         (o.progress != NULL && o.progress_every == 0)) {
-        say(why, why_len, "invalid arguments");
+        sl__say(why, why_len, "invalid arguments");
         return SL_EINVAL;
     }
     if ((err = begin(e, why, why_len)) != SL_OK)
         return err;
     sl__master_service(e, true);
     if (!sl__master_busy(e)) {
-        say(why, why_len, "%s: nothing is playing", path);
+        sl__say(why, why_len, "%s: nothing is playing", path);
         end(e);
         return SL_ESTATE;
     }

@@ -25,6 +25,7 @@
 
 #include <sluice/error.h>
 #include "source_priv.h"
+#include "why.h"
 
 struct sl__source {
     const sl_source_vtable *vt;
@@ -46,20 +47,6 @@ struct sndsrc {
     sf_count_t mem_size, mem_off;
 };
 
-static void say(char *why, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes a reason into `why`, if there is room for one. Can't fail. */
-static void say(char *why, size_t len, const char *fmt, ...)
-{
-    if (why == NULL || len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, len, fmt, ap);
-    va_end(ap);
-}
-
 /* ---------------------------------------------------------- libsndfile */
 
 static ptrdiff_t snd_read(void *user, float *out, size_t frames)
@@ -72,12 +59,12 @@ static ptrdiff_t snd_read(void *user, float *out, size_t frames)
         return (ptrdiff_t)n;
     }
     if (sf_error(s->sf) != SF_ERR_NO_ERROR) {
-        say(s->why, SL__WHY_LEN, "decoding failed at frame %lld: %s",
+        sl__say(s->why, SL__WHY_LEN, "decoding failed at frame %lld: %s",
             (long long)s->pos, sf_strerror(s->sf));
         return SL_EFORMAT;
     }
     if (frames > 0 && s->exact_length && s->pos < s->info.frames) {
-        say(s->why, SL__WHY_LEN,
+        sl__say(s->why, SL__WHY_LEN,
             "file is truncated: it ends at frame %lld of the %lld its "
             "header promises", (long long)s->pos, (long long)s->info.frames);
         return SL_EFORMAT;
@@ -90,7 +77,7 @@ static int snd_seek(void *user, int64_t frame)
     struct sndsrc *s = user;
 
     if (sf_seek(s->sf, (sf_count_t)frame, SEEK_SET) < 0) {
-        say(s->why, SL__WHY_LEN, "seek to frame %lld failed: %s",
+        sl__say(s->why, SL__WHY_LEN, "seek to frame %lld failed: %s",
             (long long)frame, sf_strerror(s->sf));
         return SL_EIO;
     }
@@ -193,21 +180,21 @@ static int open_failed(char *why, size_t why_len)
 
     switch (err) {
     case SF_ERR_UNRECOGNISED_FORMAT:
-        say(why, why_len, "not a recognised audio format");
+        sl__say(why, why_len, "not a recognised audio format");
         return SL_EFORMAT;
     case SF_ERR_SYSTEM:
-        say(why, why_len, "cannot read the file: %s", sf_strerror(NULL));
+        sl__say(why, why_len, "cannot read the file: %s", sf_strerror(NULL));
         return SL_EIO;
     case SF_ERR_MALFORMED_FILE:
-        say(why, why_len, "malformed audio file: %s", sf_strerror(NULL));
+        sl__say(why, why_len, "malformed audio file: %s", sf_strerror(NULL));
         return SL_EFORMAT;
     case SF_ERR_UNSUPPORTED_ENCODING:
-        say(why, why_len, "unsupported encoding: %s", sf_strerror(NULL));
+        sl__say(why, why_len, "unsupported encoding: %s", sf_strerror(NULL));
         return SL_EFORMAT;
     default:
         /* libsndfile's internal codes: a header it could not make sense
          * of, such as a WAV without a data chunk. */
-        say(why, why_len, "malformed audio file: %s", sf_strerror(NULL));
+        sl__say(why, why_len, "malformed audio file: %s", sf_strerror(NULL));
         return SL_EFORMAT;
     }
 }
@@ -219,16 +206,16 @@ static int check_format(const sl_source_format *fmt, char *why,
                         size_t why_len)
 {
     if (fmt->channels == 0) {
-        say(why, why_len, "the source has no channels");
+        sl__say(why, why_len, "the source has no channels");
         return SL_EFORMAT;
     }
     if (fmt->channels > SL_MAX_CHANNELS) {
-        say(why, why_len, "too many channels (%u; sluice plays at most %d)",
+        sl__say(why, why_len, "too many channels (%u; sluice plays at most %d)",
             fmt->channels, SL_MAX_CHANNELS);
         return SL_EFORMAT;
     }
     if (fmt->rate < SL_MIN_RATE || fmt->rate > SL_MAX_RATE) {
-        say(why, why_len,
+        sl__say(why, why_len,
             "sample rate %u Hz is outside what sluice plays (%d..%d Hz)",
             fmt->rate, SL_MIN_RATE, SL_MAX_RATE);
         return SL_EFORMAT;
@@ -241,24 +228,24 @@ int sl__source_open_vtable(sl__source **out, const sl_source_vtable *vt,
 {
     int err;
 
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     if (out == NULL)
         return SL_EINVAL;
     *out = NULL;
     if (vt == NULL || vt->read == NULL || vt->format == NULL) {
-        say(why, why_len, "a source needs read and format functions");
+        sl__say(why, why_len, "a source needs read and format functions");
         return SL_EINVAL;
     }
     sl__source *s = calloc(1, sizeof *s);
     if (s == NULL) {
-        say(why, why_len, "out of memory");
+        sl__say(why, why_len, "out of memory");
         err = SL_ENOMEM;
         goto fail;
     }
     s->vt = vt;
     s->user = user;
     if ((err = vt->format(user, &s->fmt)) < 0) {
-        say(why, why_len, "the source could not give its format: %s",
+        sl__say(why, why_len, "the source could not give its format: %s",
             sl_strerror(err));
         goto fail;
     }
@@ -307,34 +294,34 @@ int sl__source_open_file(sl__source **out, const char *path, char *why,
 {
     struct stat st;
 
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     if (out == NULL || path == NULL)
         return SL_EINVAL;
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        say(why, why_len, "%s", strerror(e));
+        sl__say(why, why_len, "%s", strerror(e));
         return e == ENOENT || e == ENOTDIR ? SL_ENOTFOUND : SL_EIO;
     }
     if (fstat(fd, &st) != 0) {
-        say(why, why_len, "%s", strerror(errno));
+        sl__say(why, why_len, "%s", strerror(errno));
         close(fd);
         return SL_EIO;
     }
     if (S_ISDIR(st.st_mode)) {
-        say(why, why_len, "is a directory");
+        sl__say(why, why_len, "is a directory");
         close(fd);
         return SL_EIO;
     }
     if (S_ISREG(st.st_mode) && st.st_size == 0) {
-        say(why, why_len, "file is empty");
+        sl__say(why, why_len, "file is empty");
         close(fd);
         return SL_EFORMAT;
     }
     struct sndsrc *snd = calloc(1, sizeof *snd);
     if (snd == NULL) {
-        say(why, why_len, "out of memory");
+        sl__say(why, why_len, "out of memory");
         close(fd);
         return SL_ENOMEM;
     }
@@ -345,17 +332,17 @@ int sl__source_open_file(sl__source **out, const char *path, char *why,
 int sl__source_open_memory(sl__source **out, const void *data, size_t size,
                            char *why, size_t why_len)
 {
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     if (out == NULL || (data == NULL && size > 0))
         return SL_EINVAL;
     *out = NULL;
     if (size == 0) {
-        say(why, why_len, "file is empty");
+        sl__say(why, why_len, "file is empty");
         return SL_EFORMAT;
     }
     struct sndsrc *snd = calloc(1, sizeof *snd);
     if (snd == NULL) {
-        say(why, why_len, "out of memory");
+        sl__say(why, why_len, "out of memory");
         return SL_ENOMEM;
     }
     snd->fd = -1;
@@ -370,12 +357,12 @@ ptrdiff_t sl__source_read(sl__source *s, float *out, size_t frames)
     ptrdiff_t n = s->vt->read(s->user, out, frames);
 
     if (n > (ptrdiff_t)frames) {
-        say(s->why, sizeof s->why,
+        sl__say(s->why, sizeof s->why,
             "the source returned %td frames when asked for %zu", n, frames);
         return SL_EINVAL;
     }
     if (n < 0 && s->why[0] == '\0')
-        say(s->why, sizeof s->why, "the source failed: %s", sl_strerror((int)n));
+        sl__say(s->why, sizeof s->why, "the source failed: %s", sl_strerror((int)n));
     return n;
 }
 
@@ -383,19 +370,19 @@ int sl__source_seek(sl__source *s, int64_t frame)
 {
     s->why[0] = '\0';
     if (s->vt->seek == NULL) {
-        say(s->why, sizeof s->why, "the source cannot seek");
+        sl__say(s->why, sizeof s->why, "the source cannot seek");
         return SL_EUNSUPPORTED;
     }
     if (frame < 0)
         return SL_EINVAL;
     if (s->length >= 0 && frame > s->length) {
-        say(s->why, sizeof s->why, "frame %lld is past the end (%lld)",
+        sl__say(s->why, sizeof s->why, "frame %lld is past the end (%lld)",
             (long long)frame, (long long)s->length);
         return SL_ERANGE;
     }
     int err = s->vt->seek(s->user, frame);
     if (err < 0 && s->why[0] == '\0')
-        say(s->why, sizeof s->why, "the source could not seek: %s",
+        sl__say(s->why, sizeof s->why, "the source could not seek: %s",
             sl_strerror(err));
     return err < 0 ? err : SL_OK;
 }

@@ -9,13 +9,13 @@
 #include "config.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sluice/error.h>
 #include "engine_priv.h"
+#include "why.h"
 
 const char *sl_track_state_name(sl_track_state state)
 {
@@ -106,19 +106,6 @@ static void request_run(sl__track *t, int run)
     atomic_fetch_add_explicit(&t->run_seq, 1, memory_order_release);
 }
 
-static void say(char *why, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, len, fmt, ap);
-    va_end(ap);
-}
-
 /* Builds a track around `src` (owned from now on) and installs it. */
 static int install(sl_engine *e, sl__source *src, const char *name,
                    sl_track_id *id, char *why, size_t why_len)
@@ -138,7 +125,7 @@ static int install(sl_engine *e, sl__source *src, const char *name,
         }
     if (slot == e->cfg.max_tracks) {
         sl__source_close(src);
-        say(why, why_len, "%s: too many tracks open (%u)", name,
+        sl__say(why, why_len, "%s: too many tracks open (%u)", name,
             e->cfg.max_tracks);
         return SL_EFULL;
     }
@@ -153,7 +140,7 @@ static int install(sl_engine *e, sl__source *src, const char *name,
                             e->cfg.quality, reason, sizeof reason);
     if (err != SL_OK) {
         free(t);
-        say(why, why_len, "%s: %s", name, reason);
+        sl__say(why, why_len, "%s: %s", name, reason);
         return err;
     }
     t->length = sl__reader_length(t->reader);
@@ -190,7 +177,7 @@ static int install(sl_engine *e, sl__source *src, const char *name,
         *id = t->id;
     return SL_OK;
 nomem:
-    say(why, why_len, "%s: out of memory", name);
+    sl__say(why, why_len, "%s: out of memory", name);
     return SL_ENOMEM;
 }
 
@@ -199,7 +186,7 @@ static int open_track(sl_engine *e, sl__source *src, int err,
                       char *why, size_t why_len)
 {
     if (err != SL_OK) {
-        say(why, why_len, "%s: %s", name, reason);
+        sl__say(why, why_len, "%s: %s", name, reason);
         return err;
     }
     pthread_mutex_lock(&e->lock);
@@ -215,9 +202,9 @@ int sl_track_open_file(sl_engine *e, const char *path, sl_track_id *id,
     sl__source *src = NULL;
     int err;
 
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     if (e == NULL || path == NULL || id == NULL) {
-        say(why, why_len, "missing argument");
+        sl__say(why, why_len, "missing argument");
         return SL_EINVAL;
     }
     err = sl__source_open_file(&src, path, reason, sizeof reason);
@@ -231,9 +218,9 @@ int sl_track_open_memory(sl_engine *e, const void *data, size_t size,
     sl__source *src = NULL;
     int err;
 
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     if (e == NULL || data == NULL || id == NULL) {
-        say(why, why_len, "missing argument");
+        sl__say(why, why_len, "missing argument");
         return SL_EINVAL;
     }
     err = sl__source_open_memory(&src, data, size, reason, sizeof reason);
@@ -247,9 +234,9 @@ int sl_track_open_source(sl_engine *e, const sl_source_vtable *vt, void *user,
     sl__source *src = NULL;
     int err;
 
-    say(why, why_len, "%s", "");
+    sl__say(why, why_len, "%s", "");
     if (e == NULL || vt == NULL || id == NULL) {
-        say(why, why_len, "missing argument");
+        sl__say(why, why_len, "missing argument");
         return SL_EINVAL;
     }
     err = sl__source_open_vtable(&src, vt, user, reason, sizeof reason);
