@@ -1053,6 +1053,49 @@ static void test_log_callback(void)
     free(x);
 }
 
+/* Pausing the whole engine fades out and resuming fades in: the largest
+ * step between two output samples stays within the fade's slope, and the
+ * track holds its position while paused. */
+static void test_engine_pause_fades(void)
+{
+    size_t n = 48000, block = 256;
+    float *x = malloc(n * 2 * sizeof *x), y[512];
+    sl_engine *e = offline(48000, (unsigned)block);
+    double max_step = 0;
+    float last = 0.5f;
+    int64_t p1 = 0, p2 = 0;
+
+    for (size_t i = 0; i < 2 * n; i++)
+        x[i] = 0.5f; /* DC: any click is a step */
+    write_wav("ep.wav", x, n, 48000, 2);
+    sl_track_id id = open_file(e, st_path("ep.wav"));
+    CU_ASSERT_EQUAL(sl_track_play(e, id), SL_OK);
+    for (int b = 0; b < 30; b++) {
+        if (b == 5)
+            CU_ASSERT_EQUAL(sl_engine_pause(e, 1), SL_OK);
+        if (b == 10)
+            sl_track_get_position(e, id, &p1);
+        if (b == 15) {
+            sl_track_get_position(e, id, &p2);
+            CU_ASSERT_EQUAL(sl_engine_pause(e, 0), SL_OK);
+        }
+        pull(e, y);
+        for (size_t i = 0; i < block; i++) {
+            double d = fabs((double)y[2 * i] - last);
+            if (d > max_step)
+                max_step = d;
+            last = y[2 * i];
+        }
+        if (b == 12)
+            CU_ASSERT_EQUAL(y[0], 0.0f); /* silent while paused */
+    }
+    CU_ASSERT_EQUAL(p1, p2);
+    CU_ASSERT(last == 0.5f);
+    CU_ASSERT(max_step < 0.5 / 240 * 1.01);
+    free(x);
+    sl_engine_destroy(e);
+}
+
 static const CU_TestInfo tests[] = {
     {"render equals the input", test_render_identity},
     {"gapless queue is sample-exact", test_gapless},
@@ -1069,6 +1112,7 @@ static const CU_TestInfo tests[] = {
     {"loop set while playing", test_loop_set_while_playing},
     {"events", test_events},
     {"log callback", test_log_callback},
+    {"engine pause and resume fade", test_engine_pause_fades},
     {"memory, non-finite samples, channel limit", test_memory_nan_channels},
     {"a crashing effect fails only its track", test_faulting_chain_isolated},
     {"real-time playback, paced", test_play_paced},
