@@ -68,7 +68,7 @@ static void bump(atomic_uint_fast64_t *c, uint64_t n)
         memory_order_relaxed);
 }
 
-void sl__sink_render(sl__sink *s, float *out, size_t frames)
+void sl__sink_render(sl__sink *s, float *out, size_t frames) SL__NONBLOCKING
 {
     size_t got = sl_ring_read(s->ring, out, frames);
 

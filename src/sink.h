@@ -20,20 +20,9 @@
 #include <stdint.h>
 
 #include <sluice/ring.h>
+#include "rt.h" /* SL__NONBLOCKING */
 
 typedef struct sl__sink sl__sink;
-
-/* Marks a function as a real-time context for RealtimeSanitizer (clang
- * -fsanitize=realtime): any allocation, lock or blocking call made while
- * it runs aborts the process with a report. Empty in other builds. */
-#if defined(__has_feature)
-#  if __has_feature(realtime_sanitizer)
-#    define SL__NONBLOCKING __attribute__((nonblocking))
-#  endif
-#endif
-#ifndef SL__NONBLOCKING
-#  define SL__NONBLOCKING
-#endif
 
 typedef struct sl__sink_config {
     sl_ring *ring;     /* the sink is its consumer; channels come from it */

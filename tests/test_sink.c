@@ -30,6 +30,7 @@
 #include <sluice/error.h>
 #include "clock.h"
 #include "jack_fixture.h"
+#include "rt.h"
 #include "rt_interpose.h"
 #include "sink.h"
 #include "suites.h"
@@ -223,28 +224,13 @@ static void refill(feeder *f)
     sl_ring_commit(f->ring, n);
 }
 
-#if defined(__has_feature)
-#  if __has_feature(realtime_sanitizer)
-#    include <sanitizer/rtsan_interface.h>
-#    define RTSAN_BUILD 1
-#  endif
-#endif
-
-/* The sink's wake: RT-safe (an atomic and, when parked, a futex wake).
- * RealtimeSanitizer flags every syscall(), and cannot tell FUTEX_WAKE,
- * which never blocks, from FUTEX_WAIT; src/wake.c does not yet exempt its
- * wake, so this test does, and only around that one call. */
+/* The sink's wake: RT-safe (an atomic and, when parked, a futex wake,
+ * which src/wake.c exempts from RealtimeSanitizer's syscall check). */
 static void feeder_wake(void *arg)
 {
     feeder *f = arg;
     atomic_fetch_add_explicit(&f->wakes, 1, memory_order_relaxed);
-#ifdef RTSAN_BUILD
-    __rtsan_disable();
-#endif
     sl__wake_signal(&f->wake);
-#ifdef RTSAN_BUILD
-    __rtsan_enable();
-#endif
 }
 
 /* Refills when woken. The fallback park (1 s) outlasts the ring (341 ms),
@@ -536,7 +522,7 @@ static void test_rt_interposition(void)
     CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, RING_FRAMES), SL_OK);
     if (!sl_test_rt_available()) {
         printf("\n    interposers not built (sanitizer build) ");
-#ifdef RTSAN_BUILD
+#ifdef SL__RTSAN
         play_3s_checked(ring); /* RealtimeSanitizer watches instead */
 #endif
         sl_ring_destroy(ring);
