@@ -36,6 +36,7 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_events,
     &sl_suite_null_sink,
     &sl_suite_sink,
+    &sl_suite_latency,
     &sl_suite_rtsan,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])

@@ -29,6 +29,7 @@ extern const sl_test_suite sl_suite_file_sink;
 extern const sl_test_suite sl_suite_events;
 extern const sl_test_suite sl_suite_null_sink;
 extern const sl_test_suite sl_suite_sink;
+extern const sl_test_suite sl_suite_latency;
 extern const sl_test_suite sl_suite_rtsan;
 
 #endif /* SLUICE_TESTS_SUITES_H */
