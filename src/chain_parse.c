@@ -27,6 +27,10 @@ typedef struct parsed {
     unsigned given;
 } parsed;
 
+/* printf-checked: clang's -Wformat=2 asks for the attribute. */
+static int fail(char *err, size_t len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static int fail(char *err, size_t len, int code, const char *fmt, ...)
 {
     va_list ap;

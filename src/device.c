@@ -3,7 +3,10 @@
  * (include/sluice/device.h).
  *
  * Thread: control threads only. Every call brackets its work with
- * Pa_Initialize()/Pa_Terminate(), which PortAudio reference-counts.
+ * sl__pa_acquire()/sl__pa_release() (Pa_Initialize/Pa_Terminate, which
+ * PortAudio reference-counts) on the copy of PortAudio the sinks use now:
+ * after a device loss that is a fresh copy (pa_lib.h), so the indices
+ * listed are the ones a sink opens.
  */
 #include "config.h"
 
@@ -17,6 +20,7 @@
 
 #include <sluice/device.h>
 #include <sluice/error.h>
+#include "pa_lib.h"
 
 /* Copies a string into a fixed buffer, cutting it if needed. Can't fail. */
 static void copy_name(char *dst, size_t size, const char *src)
@@ -30,9 +34,10 @@ static void copy_name(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-static void fill_info(sl_device_info *out, int index, const PaDeviceInfo *d)
+static void fill_info(sl__pa *pa, sl_device_info *out, int index,
+                      const PaDeviceInfo *d)
 {
-    const PaHostApiInfo *api = Pa_GetHostApiInfo(d->hostApi);
+    const PaHostApiInfo *api = pa->host_api_info(d->hostApi);
 
     memset(out, 0, sizeof *out);
     out->index = index;
@@ -47,9 +52,9 @@ static void fill_info(sl_device_info *out, int index, const PaDeviceInfo *d)
 
 /* The device at `index` when it has outputs, else NULL. PortAudio must be
  * initialized. */
-static const PaDeviceInfo *output_device(int index)
+static const PaDeviceInfo *output_device(sl__pa *pa, int index)
 {
-    const PaDeviceInfo *d = Pa_GetDeviceInfo(index);
+    const PaDeviceInfo *d = pa->device_info(index);
 
     return d != NULL && d->maxOutputChannels > 0 ? d : NULL;
 }
@@ -58,26 +63,28 @@ int sl_device_list(sl_device_info *out, size_t max, size_t *count)
 {
     PaDeviceIndex n;
     size_t found = 0;
+    sl__pa *pa;
+    char why[128];
 
     if (count == NULL || (out == NULL && max > 0))
         return SL_EINVAL;
     *count = 0;
-    if (Pa_Initialize() != paNoError)
+    if (sl__pa_acquire(&pa, why, sizeof why) != SL_OK)
         return SL_EDEVICE;
-    n = Pa_GetDeviceCount();
+    n = pa->device_count();
     if (n < 0) {
-        Pa_Terminate();
+        sl__pa_release(pa);
         return SL_EDEVICE;
     }
     for (int i = 0; i < n; i++) {
-        const PaDeviceInfo *d = output_device(i);
+        const PaDeviceInfo *d = output_device(pa, i);
         if (d == NULL)
             continue;
         if (found < max)
-            fill_info(&out[found], i, d);
+            fill_info(pa, &out[found], i, d);
         found++;
     }
-    Pa_Terminate();
+    sl__pa_release(pa);
     *count = found;
     return SL_OK;
 }
@@ -105,15 +112,15 @@ static bool contains_nocase(const char *hay, const char *needle)
 }
 
 /* Looks up a name among the output devices; PortAudio is initialized. */
-static int find_by_name(const char *name, int *index)
+static int find_by_name(sl__pa *pa, const char *name, int *index)
 {
-    PaDeviceIndex n = Pa_GetDeviceCount();
+    PaDeviceIndex n = pa->device_count();
     int sub = -1, subs = 0;
 
     if (n < 0)
         return SL_EDEVICE;
     for (int i = 0; i < n; i++) {
-        const PaDeviceInfo *d = output_device(i);
+        const PaDeviceInfo *d = output_device(pa, i);
         if (d == NULL || d->name == NULL)
             continue;
         if (strcmp(d->name, name) == 0) {
@@ -134,13 +141,14 @@ static int find_by_name(const char *name, int *index)
 }
 
 /* Checks a decimal index against the output devices. */
-static int find_by_index(const char *digits, int *index)
+static int find_by_index(sl__pa *pa, const char *digits, int *index)
 {
     char *end;
     unsigned long v = strtoul(digits, &end, 10);
+    PaDeviceIndex n = pa->device_count();
 
-    if (*end != '\0' || v >= (unsigned long)Pa_GetDeviceCount() ||
-        output_device((int)v) == NULL)
+    if (*end != '\0' || n < 0 || v >= (unsigned long)n ||
+        output_device(pa, (int)v) == NULL)
         return SL_ENOTFOUND;
     *index = (int)v;
     return SL_OK;
@@ -149,15 +157,17 @@ static int find_by_index(const char *digits, int *index)
 int sl_device_find(const char *name_or_index, int *index)
 {
     int err;
+    sl__pa *pa;
+    char why[128];
 
     if (name_or_index == NULL || index == NULL || *name_or_index == '\0')
         return SL_EINVAL;
-    if (Pa_Initialize() != paNoError)
+    if (sl__pa_acquire(&pa, why, sizeof why) != SL_OK)
         return SL_EDEVICE;
     if (is_index(name_or_index))
-        err = find_by_index(name_or_index, index);
+        err = find_by_index(pa, name_or_index, index);
     else
-        err = find_by_name(name_or_index, index);
-    Pa_Terminate();
+        err = find_by_name(pa, name_or_index, index);
+    sl__pa_release(pa);
     return err;
 }

@@ -14,7 +14,9 @@
  * data, which keeps the two cache lines from bouncing on every call.
  *
  * Producer functions run on the producer thread, consumer functions on the
- * consumer thread (usually the device callback). All of them are RT-safe.
+ * consumer thread (usually the device callback). All of them are RT-safe,
+ * and marked SL__NONBLOCKING (rt.h): in a RealtimeSanitizer build any
+ * unsafe call made inside them aborts, whichever thread calls them.
  */
 #include "config.h"
 
@@ -25,6 +27,7 @@
 
 #include <sluice/error.h>
 #include "ring_priv.h"
+#include "rt.h"
 
 #define CACHE_LINE 64
 
@@ -138,7 +141,7 @@ static size_t consumer_avail(sl_ring *ring, size_t r, size_t want)
 }
 
 size_t sl_ring_write_regions(sl_ring *ring, size_t frames,
-                             sl_ring_region regions[2])
+                             sl_ring_region regions[2]) SL__NONBLOCKING
 {
     /* relaxed: only this thread stores write_idx. */
     size_t w = atomic_load_explicit(&ring->write_idx, memory_order_relaxed);
@@ -149,7 +152,7 @@ size_t sl_ring_write_regions(sl_ring *ring, size_t frames,
     return n;
 }
 
-void sl_ring_commit(sl_ring *ring, size_t frames)
+void sl_ring_commit(sl_ring *ring, size_t frames) SL__NONBLOCKING
 {
     size_t w = atomic_load_explicit(&ring->write_idx, memory_order_relaxed);
     size_t space = ring->capacity - (w - ring->read_cache);
@@ -161,7 +164,7 @@ void sl_ring_commit(sl_ring *ring, size_t frames)
 }
 
 size_t sl_ring_read_regions(sl_ring *ring, size_t frames,
-                            sl_ring_region regions[2])
+                            sl_ring_region regions[2]) SL__NONBLOCKING
 {
     /* relaxed: only this thread stores read_idx. */
     size_t r = atomic_load_explicit(&ring->read_idx, memory_order_relaxed);
@@ -172,7 +175,7 @@ size_t sl_ring_read_regions(sl_ring *ring, size_t frames,
     return n;
 }
 
-void sl_ring_release(sl_ring *ring, size_t frames)
+void sl_ring_release(sl_ring *ring, size_t frames) SL__NONBLOCKING
 {
     size_t r = atomic_load_explicit(&ring->read_idx, memory_order_relaxed);
     size_t avail = ring->write_cache - r;
@@ -184,7 +187,8 @@ void sl_ring_release(sl_ring *ring, size_t frames)
     atomic_store_explicit(&ring->read_idx, r + frames, memory_order_release);
 }
 
-size_t sl_ring_write(sl_ring *ring, const float *src, size_t frames)
+size_t sl_ring_write(sl_ring *ring, const float *src,
+                     size_t frames) SL__NONBLOCKING
 {
     sl_ring_region regions[2];
     size_t n = sl_ring_write_regions(ring, frames, regions);
@@ -198,7 +202,8 @@ size_t sl_ring_write(sl_ring *ring, const float *src, size_t frames)
     return n;
 }
 
-size_t sl_ring_read(sl_ring *ring, float *dst, size_t frames)
+size_t sl_ring_read(sl_ring *ring, float *dst,
+                    size_t frames) SL__NONBLOCKING
 {
     sl_ring_region regions[2];
     size_t n = sl_ring_read_regions(ring, frames, regions);
@@ -212,7 +217,7 @@ size_t sl_ring_read(sl_ring *ring, float *dst, size_t frames)
     return n;
 }
 
-size_t sl_ring_readable(const sl_ring *ring)
+size_t sl_ring_readable(const sl_ring *ring) SL__NONBLOCKING
 {
     /* Load the consumer's index first: the producer's index, loaded after,
      * can only be further ahead, so the difference never goes negative. */

@@ -26,6 +26,7 @@
 #include <sluice/scheduler.h>
 #include "clock.h"
 #include "fault.h"
+#include "rt.h"
 #include "scheduler_priv.h"
 
 sl__cmd sl__scheduler_closed;
@@ -201,7 +202,9 @@ void sl_scheduler_wake(sl_scheduler *sched)
     sl__wake_signal(&sched->wake);
 }
 
-void sl_scheduler_wake_rt(sl_scheduler *sched)
+/* A real-time context under RealtimeSanitizer (rt.h): the device
+ * callback calls it. */
+void sl_scheduler_wake_rt(sl_scheduler *sched) SL__NONBLOCKING
 {
     sl__wake_signal(&sched->wake);
 }

@@ -8,8 +8,13 @@
  * ring, zero-fill and count when short, stamp the heartbeat, call the wake
  * callback when the ring's fill is below the low watermark.
  *
- * Thread: open, start, stop and close on one control thread; stats from
- * any thread; the render step on the sink's real-time thread only.
+ * Supervision: sl__sink_check() is the watchdog the control side polls (a
+ * stream PortAudio stopped, a stalled heartbeat); close never hangs, even
+ * on a device that died (see sl__sink_close()).
+ *
+ * Thread: open, start, stop, check and close on one control thread; stats
+ * and latencies from any thread; the render step on the sink's real-time
+ * thread only.
  */
 #ifndef SLUICE_SINK_H
 #define SLUICE_SINK_H
@@ -20,20 +25,9 @@
 #include <stdint.h>
 
 #include <sluice/ring.h>
+#include "rt.h" /* SL__NONBLOCKING */
 
 typedef struct sl__sink sl__sink;
-
-/* Marks a function as a real-time context for RealtimeSanitizer (clang
- * -fsanitize=realtime): any allocation, lock or blocking call made while
- * it runs aborts the process with a report. Empty in other builds. */
-#if defined(__has_feature)
-#  if __has_feature(realtime_sanitizer)
-#    define SL__NONBLOCKING __attribute__((nonblocking))
-#  endif
-#endif
-#ifndef SL__NONBLOCKING
-#  define SL__NONBLOCKING
-#endif
 
 typedef struct sl__sink_config {
     sl_ring *ring;     /* the sink is its consumer; channels come from it */
@@ -49,6 +43,11 @@ typedef struct sl__sink_config {
      * sl_scheduler_wake_rt(). NULL: no wake. */
     void (*wake)(void *arg);
     void *wake_arg;
+    /* Watchdog (sl__sink_check): a started sink that has not rendered for
+     * stall_periods periods, and for at least stall_min_ms, has stalled.
+     * 0: the defaults, 8 periods and 200 ms. */
+    unsigned stall_periods;
+    unsigned stall_min_ms;
 } sl__sink_config;
 
 /* Counters, each read atomically; a snapshot is not one instant. */
@@ -68,6 +67,9 @@ typedef struct sl__sink_vtable {
     int (*start)(sl__sink *s);
     int (*stop)(sl__sink *s);
     void (*close)(sl__sink *s);
+    /* The device's own verdict for sl__sink_check(): SL_OK, or SL_EDEVICE
+     * with a reason. NULL: a clock never fails. */
+    int (*check)(sl__sink *s, char *why, size_t why_len);
 } sl__sink_vtable;
 
 /* The state every sink starts with; implementations embed it first. */
@@ -78,7 +80,16 @@ struct sl__sink {
     size_t low_watermark;
     void (*wake)(void *arg);
     void *wake_arg;
+    unsigned rate;
+    uint64_t stall_periods;
+    uint64_t stall_min_ns;
+    double device_latency; /* seconds, set at open; read-only after */
     bool short_before; /* render thread only: the last render was short */
+    atomic_bool started;          /* between start and stop */
+    atomic_uint_fast64_t started_ns; /* when it last started */
+    atomic_uint_fast64_t period;  /* frames of the last render; 0: none */
+    bool lost;            /* control side: sl__sink_check found it lost */
+    char lost_why[128];   /* and why */
     atomic_uint_fast64_t frames_played;
     atomic_uint_fast64_t underrun_frames;
     atomic_uint_fast64_t underrun_events;
@@ -88,13 +99,19 @@ struct sl__sink {
 };
 
 /* A config with every field at its default: no ring, 48000 Hz, device -1,
- * paced, latency 0 (device default), period 0, watermark 0, no wake. */
+ * paced, latency 0 (device default), period 0, watermark 0, no wake, a
+ * stall after 8 periods but at least 200 ms. */
 void sl__sink_config_default(sl__sink_config *cfg);
 
-/* Opens a PortAudio output stream on cfg->device (not started). Holds
- * PortAudio initialized until close. Control thread.
+/* Opens and starts a PortAudio output stream on cfg->device. The stream
+ * runs from open to close and plays silence until sl__sink_start(); start
+ * and stop only switch whether its callback consumes the ring, so neither
+ * ever waits on the device. Holds a copy of PortAudio initialized until
+ * close (pa_lib.h: after a device loss that is a fresh copy, whose device
+ * indices are those sl_device_list() reports then). Control thread.
  * Errors: SL_EINVAL (no ring, no rate, bad device index); SL_ENOMEM;
- * SL_EDEVICE when PortAudio refuses the device, rate or channels. */
+ * SL_EDEVICE when PortAudio refuses the device, rate or channels, or
+ * cannot be initialized or start the stream. */
 int sl__sink_pa_open(sl__sink **out, const sl__sink_config *cfg);
 
 /* Opens a null sink (not started). Control thread.
@@ -102,16 +119,64 @@ int sl__sink_pa_open(sl__sink **out, const sl__sink_config *cfg);
 int sl__sink_null_open(sl__sink **out, const sl__sink_config *cfg);
 
 /* Starts consuming. Control thread.
- * Errors: SL_ESTATE when running; SL_EDEVICE (PortAudio); SL_ETHREAD. */
+ * Errors: SL_ESTATE when running; SL_EDEVICE when the device is lost
+ * (sl__sink_check() says why); SL_ETHREAD (null sink). */
 int sl__sink_start(sl__sink *s);
 
-/* Stops consuming and waits until the render thread has left the ring.
- * Returns SL_OK also when not running. Control thread.
- * Errors: SL_EDEVICE when PortAudio fails to stop the stream. */
+/* Stops consuming and waits until the render thread has left the ring
+ * (at most one render: the PortAudio stream itself keeps running until
+ * close, so this never waits on the device). Returns SL_OK also when not
+ * running. Control thread.
+ * Errors: none so far; callers should still check. */
 int sl__sink_stop(sl__sink *s);
 
-/* Stops and frees the sink; NULL is ignored. Control thread. */
+/* Stops and frees the sink; NULL is ignored. Never hangs: a PortAudio
+ * stream is stopped and closed on a teardown thread that close waits for
+ * at most SL__SINK_TEARDOWN_MS. A stream whose device is lost, or whose
+ * teardown does not return in time, is abandoned: it and the small block
+ * its callback reads stay allocated for good (its callback, should it ever
+ * run again, outputs silence and touches nothing else), and its copy of
+ * PortAudio is poisoned (pa_lib.h) so the next open uses a fresh one.
+ * Control thread. */
 void sl__sink_close(sl__sink *s);
+
+/* How long close waits for a PortAudio teardown before abandoning it. */
+#define SL__SINK_TEARDOWN_MS 500
+/* The watchdog's default stall limit: this many periods, and at least
+ * this many ms (a 64-frame period is 1.3 ms: 8 of them would be well
+ * inside the scheduling noise of a loaded machine). */
+#define SL__SINK_STALL_PERIODS 8
+#define SL__SINK_STALL_MIN_MS 200
+
+/* The watchdog's check, for the control side to call periodically (every
+ * 100 ms keeps a loss within the 1 s the engine promises). Returns SL_OK,
+ * or SL_EDEVICE with a reason in `why` (NUL-terminated, cut to why_len)
+ * when the device has stopped:
+ *   - the PortAudio stream is no longer active though sluice never stopped
+ *     it (on JACK: the server is gone);
+ *   - a started sink has not rendered for the stall limit: stall_periods
+ *     periods of the last render's size, and at least stall_min_ms,
+ *     counted from the later of the last render and the start;
+ *   - the device was found lost before (a loss is final).
+ * `now_ns` is CLOCK_MONOTONIC (sl__now_ns()); passing it in keeps the
+ * check deterministic for tests.
+ * Thread: the sink's control thread, like open, start, stop and close
+ * (the engine's supervision must not run it beside them); not RT-safe.
+ * Errors: SL_EDEVICE as above. */
+int sl__sink_check(sl__sink *s, uint64_t now_ns, char *why, size_t why_len);
+
+/* The stall limit sl__sink_check() applies now, in ns. Any thread. */
+uint64_t sl__sink_stall_limit_ns(const sl__sink *s);
+
+/* The device's own output latency in seconds, as the device reported it
+ * at open (PortAudio: Pa_GetStreamInfo()->outputLatency; null sink: 0).
+ * Any thread; RT-safe. */
+double sl__sink_device_latency(const sl__sink *s);
+
+/* The real output latency in seconds: what the ring holds now plus the
+ * device's latency, that is how long a frame written into the ring now
+ * takes to be heard. Any thread; RT-safe. */
+double sl__sink_output_latency(const sl__sink *s);
 
 /* Reads the counters. Any thread; RT-safe. */
 void sl__sink_stats_get(const sl__sink *s, sl__sink_stats *st);

@@ -143,6 +143,7 @@ int sl__sink_null_open(sl__sink **out, const sl__sink_config *cfg)
                             : (size_t)cfg->rate * DEFAULT_PERIOD_MS / 1000;
     if (s->period == 0)
         s->period = 1;
+    atomic_store_explicit(&s->base.period, s->period, memory_order_relaxed);
     atomic_init(&s->quit, false);
     s->scratch = calloc(s->period * s->base.channels, sizeof(float));
     if (s->scratch == NULL)

@@ -1,6 +1,10 @@
 /*
  * wake.c: the futex behind sl__wake. The wake side runs on any thread,
  * the device callback included; the park side on the one parking thread.
+ *
+ * sl__wake_signal() is a real-time context (SL__NONBLOCKING, rt.h). Its
+ * one system call, FUTEX_WAKE, is exempt from RealtimeSanitizer: see
+ * futex_wake().
  */
 #include "config.h"
 
@@ -11,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "rt.h"
 #include "wake.h"
 
 void sl__wake_init(sl__wake *w)
@@ -24,7 +29,20 @@ uint32_t sl__wake_seen(sl__wake *w)
     return atomic_load_explicit(&w->seq, memory_order_acquire);
 }
 
-void sl__wake_signal(sl__wake *w)
+/* FUTEX_WAKE never sleeps: the kernel takes the futex hash bucket's
+ * spinlock, moves at most one waiter to the run queue and returns. RTSan
+ * intercepts syscall() as a whole and cannot see which operation it is
+ * asked for, so it would report this wake as a blocking call; exactly this
+ * one call is exempt. A FUTEX_WAIT (or any other syscall) made from a
+ * real-time context is still reported. */
+static void futex_wake(_Atomic uint32_t *word) SL__NONBLOCKING
+{
+    sl__rtsan_suspend();
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    sl__rtsan_resume();
+}
+
+void sl__wake_signal(sl__wake *w) SL__NONBLOCKING
 {
     /* seq_cst on the increment and on the load of `parked`, paired with
      * seq_cst on the parker's store of `parked` and load of `seq` in
@@ -36,7 +54,7 @@ void sl__wake_signal(sl__wake *w)
      * to the parker's acquire load of the sequence. */
     atomic_fetch_add_explicit(&w->seq, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&w->parked, memory_order_seq_cst))
-        syscall(SYS_futex, &w->seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        futex_wake(&w->seq);
 }
 
 bool sl__wake_prepare(sl__wake *w, uint32_t seen)

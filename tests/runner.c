@@ -37,6 +37,10 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_null_sink,
     &sl_suite_sink,
     &sl_suite_engine,
+    &sl_suite_latency,
+    &sl_suite_rtsan,
+    /* Last: it poisons copies of PortAudio on purpose (src/pa_lib.h). */
+    &sl_suite_sink_loss,
 };
 #define N_SUITES (sizeof all_suites / sizeof all_suites[0])
 

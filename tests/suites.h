@@ -30,5 +30,9 @@ extern const sl_test_suite sl_suite_events;
 extern const sl_test_suite sl_suite_null_sink;
 extern const sl_test_suite sl_suite_sink;
 extern const sl_test_suite sl_suite_engine;
+extern const sl_test_suite sl_suite_latency;
+extern const sl_test_suite sl_suite_rtsan;
+/* Loses JACK servers on purpose: registered last. */
+extern const sl_test_suite sl_suite_sink_loss;
 
 #endif /* SLUICE_TESTS_SUITES_H */

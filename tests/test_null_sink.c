@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -181,6 +182,183 @@ static void test_open_rejects(void)
     CU_ASSERT_PTR_NULL(s);
 }
 
+/* ------------------------------------------------------------ watchdog */
+
+/* A sink that renders only when the test says so, so that the heartbeat
+ * stands still and sl__sink_check() can be driven to the nanosecond. */
+typedef struct hand_sink {
+    sl__sink base; /* first */
+    bool device_lost; /* what its device check says */
+} hand_sink;
+
+static int hand_start(sl__sink *s)
+{
+    (void)s;
+    return SL_OK;
+}
+
+static int hand_stop(sl__sink *s)
+{
+    (void)s;
+    return SL_OK;
+}
+
+static void hand_close(sl__sink *s)
+{
+    free(s);
+}
+
+static int hand_check(sl__sink *s, char *why, size_t why_len)
+{
+    if (!((hand_sink *)s)->device_lost)
+        return SL_OK;
+    snprintf(why, why_len, "the test pulled the plug");
+    return SL_EDEVICE;
+}
+
+static const sl__sink_vtable hand_vtable = {
+    .name = "hand",
+    .start = hand_start,
+    .stop = hand_stop,
+    .close = hand_close,
+    .check = hand_check,
+};
+
+static hand_sink *hand_open(sl_ring *ring, unsigned periods, unsigned min_ms)
+{
+    sl__sink_config cfg;
+    hand_sink *h = calloc(1, sizeof *h);
+
+    sl__sink_config_default(&cfg);
+    cfg.ring = ring;
+    cfg.stall_periods = periods;
+    cfg.stall_min_ms = min_ms;
+    if (h != NULL)
+        sl__sink_init(&h->base, &hand_vtable, &cfg);
+    return h;
+}
+
+/* The stall limit, from the later of the last render and the start, to
+ * the nanosecond; a loss is final and carries its reason. */
+static void test_watchdog_heartbeat(void)
+{
+    sl_ring *ring = NULL;
+    float buf[4800 * CHANNELS];
+    char why[160];
+    sl__sink_stats st;
+
+    CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, 1024), SL_OK);
+    hand_sink *h = hand_open(ring, 0, 0); /* defaults: 8 periods, 200 ms */
+    CU_ASSERT_FATAL(h != NULL);
+    sl__sink *s = &h->base;
+    uint64_t limit = sl__sink_stall_limit_ns(s);
+    CU_ASSERT_EQUAL(limit, 200000000u); /* no render yet: the floor */
+
+    /* Not started: never stalled. */
+    CU_ASSERT_EQUAL(sl__sink_check(s, UINT64_MAX / 2, why, sizeof why), SL_OK);
+    CU_ASSERT_STRING_EQUAL(why, "");
+
+    /* Started, no render yet: counted from the start. */
+    uint64_t t0 = sl__now_ns();
+    CU_ASSERT_EQUAL(sl__sink_start(s), SL_OK);
+    uint64_t since = atomic_load(&s->started_ns);
+    CU_ASSERT(since >= t0);
+    CU_ASSERT_EQUAL(sl__sink_check(s, since + limit, NULL, 0), SL_OK);
+    CU_ASSERT_EQUAL(sl__sink_check(s, since - 1, NULL, 0), SL_OK);
+
+    /* A render of 4800 frames: 8 periods of 100 ms is the limit now. */
+    sl__sink_render(s, buf, 4800);
+    sl__sink_stats_get(s, &st);
+    limit = sl__sink_stall_limit_ns(s);
+    CU_ASSERT_EQUAL(limit, 800000000u);
+    CU_ASSERT_EQUAL(sl__sink_check(s, st.heartbeat_ns + limit, why,
+                                   sizeof why), SL_OK);
+    CU_ASSERT_EQUAL(sl__sink_check(s, st.heartbeat_ns + limit + 1, why,
+                                   sizeof why), SL_EDEVICE);
+    printf("\n    \"%s\" ", why);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "hand sink stalled"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "limit 800 ms"));
+
+    /* Final: an earlier time, a new render, a restart change nothing. */
+    sl__sink_render(s, buf, 4800);
+    CU_ASSERT_EQUAL(sl__sink_check(s, 0, why, sizeof why), SL_EDEVICE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "stalled"));
+    CU_ASSERT_EQUAL(sl__sink_stop(s), SL_OK);
+    CU_ASSERT_EQUAL(sl__sink_start(s), SL_EDEVICE);
+    sl__sink_close(s);
+
+    /* Configured: 3 periods of 100 ms, at least 500 ms; then 2 periods,
+     * at least 50 ms. A small now cut to why_len stays terminated. */
+    h = hand_open(ring, 3, 500);
+    s = &h->base;
+    sl__sink_render(s, buf, 4800);
+    CU_ASSERT_EQUAL(sl__sink_stall_limit_ns(s), 500000000u);
+    sl__sink_close(s);
+    h = hand_open(ring, 2, 50);
+    s = &h->base;
+    CU_ASSERT_EQUAL(sl__sink_start(s), SL_OK);
+    sl__sink_render(s, buf, 4800);
+    sl__sink_stats_get(s, &st);
+    CU_ASSERT_EQUAL(sl__sink_stall_limit_ns(s), 200000000u);
+    CU_ASSERT_EQUAL(sl__sink_check(s, st.heartbeat_ns + 200000001u, why, 8),
+                    SL_EDEVICE);
+    CU_ASSERT_EQUAL(strlen(why), 7);
+    sl__sink_close(s);
+    sl_ring_destroy(ring);
+}
+
+/* The device's own check is consulted started or not, and is final. */
+static void test_watchdog_device_check(void)
+{
+    sl_ring *ring = NULL;
+    char why[160];
+
+    CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, 1024), SL_OK);
+    hand_sink *h = hand_open(ring, 0, 0);
+    CU_ASSERT_FATAL(h != NULL);
+    CU_ASSERT_EQUAL(sl__sink_check(&h->base, 0, why, sizeof why), SL_OK);
+    h->device_lost = true;
+    CU_ASSERT_EQUAL(sl__sink_check(&h->base, 0, why, sizeof why), SL_EDEVICE);
+    CU_ASSERT_STRING_EQUAL(why, "the test pulled the plug");
+    h->device_lost = false;
+    CU_ASSERT_EQUAL(sl__sink_check(&h->base, 0, why, sizeof why), SL_EDEVICE);
+    CU_ASSERT_EQUAL(sl__sink_start(&h->base), SL_EDEVICE);
+    sl__sink_close(&h->base);
+    sl_ring_destroy(ring);
+}
+
+/* A paced null sink polled like the engine would (every 50 ms for 1 s)
+ * is never reported; stopped, it is never stalled. Latency: what the
+ * ring holds, the null device adds nothing. */
+static void test_watchdog_quiet_and_latency(void)
+{
+    sl_ring *ring = NULL;
+    char why[160];
+    int reports = 0;
+    static float block[4800 * CHANNELS];
+
+    CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, 8192), SL_OK);
+    sl__sink *s = open_null(ring, true, 0);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_EQUAL(sl_ring_write(ring, block, 4800), 4800);
+    CU_ASSERT_DOUBLE_EQUAL(sl__sink_output_latency(s), 0.1, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(sl__sink_device_latency(s), 0.0, 0.0);
+    CU_ASSERT_EQUAL(sl__sink_start(s), SL_OK);
+    for (int i = 0; i < 20; i++) {
+        sleep_ms(50);
+        if (sl__sink_check(s, sl__now_ns(), why, sizeof why) != SL_OK &&
+            reports++ == 0)
+            printf("\n    unexpected: %s ", why);
+    }
+    CU_ASSERT_EQUAL(reports, 0);
+    CU_ASSERT_EQUAL(sl__sink_stop(s), SL_OK);
+    CU_ASSERT_EQUAL(sl__sink_check(s, sl__now_ns() + 3600000000000ull, why,
+                                   sizeof why), SL_OK);
+    CU_ASSERT_DOUBLE_EQUAL(sl__sink_output_latency(s), 0.0, 1e-12);
+    sl__sink_close(s);
+    sl_ring_destroy(ring);
+}
+
 #if defined(__has_feature)
 #  if __has_feature(realtime_sanitizer)
 #    define RTSAN_BUILD 1
@@ -258,6 +436,11 @@ static CU_TestInfo tests[] = {
     {"low-watermark wake only below the watermark", test_watermark_wake},
     {"start/stop/close cycles", test_start_stop_cycles},
     {"open without a ring is refused", test_open_rejects},
+    {"watchdog: stall limit to the ns, final, with its reason",
+     test_watchdog_heartbeat},
+    {"watchdog: the device's own check", test_watchdog_device_check},
+    {"watchdog quiet on a healthy sink; output latency",
+     test_watchdog_quiet_and_latency},
 #ifdef RTSAN_BUILD
     {"RealtimeSanitizer catches an allocating render",
      test_rtsan_catches_allocation},

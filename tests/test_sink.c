@@ -30,6 +30,8 @@
 #include <sluice/error.h>
 #include "clock.h"
 #include "jack_fixture.h"
+#include "pa_lib.h"
+#include "rt.h"
 #include "rt_interpose.h"
 #include "sink.h"
 #include "suites.h"
@@ -223,28 +225,13 @@ static void refill(feeder *f)
     sl_ring_commit(f->ring, n);
 }
 
-#if defined(__has_feature)
-#  if __has_feature(realtime_sanitizer)
-#    include <sanitizer/rtsan_interface.h>
-#    define RTSAN_BUILD 1
-#  endif
-#endif
-
-/* The sink's wake: RT-safe (an atomic and, when parked, a futex wake).
- * RealtimeSanitizer flags every syscall(), and cannot tell FUTEX_WAKE,
- * which never blocks, from FUTEX_WAIT; src/wake.c does not yet exempt its
- * wake, so this test does, and only around that one call. */
+/* The sink's wake: RT-safe (an atomic and, when parked, a futex wake,
+ * which src/wake.c exempts from RealtimeSanitizer's syscall check). */
 static void feeder_wake(void *arg)
 {
     feeder *f = arg;
     atomic_fetch_add_explicit(&f->wakes, 1, memory_order_relaxed);
-#ifdef RTSAN_BUILD
-    __rtsan_disable();
-#endif
     sl__wake_signal(&f->wake);
-#ifdef RTSAN_BUILD
-    __rtsan_enable();
-#endif
 }
 
 /* Refills when woken. The fallback park (1 s) outlasts the ring (341 ms),
@@ -536,7 +523,7 @@ static void test_rt_interposition(void)
     CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, RING_FRAMES), SL_OK);
     if (!sl_test_rt_available()) {
         printf("\n    interposers not built (sanitizer build) ");
-#ifdef RTSAN_BUILD
+#ifdef SL__RTSAN
         play_3s_checked(ring); /* RealtimeSanitizer watches instead */
 #endif
         sl_ring_destroy(ring);
@@ -594,6 +581,90 @@ static void test_rt_null_sink(void)
     sl_ring_destroy(ring);
 }
 
+/* ---------------------------------------------------------------- control */
+
+/* While it plays into JACK the watchdog, polled like the engine polls it,
+ * stays quiet; stop and start switch consumption at once (the stream
+ * keeps running: stop waits for at most one callback); the latencies are
+ * reported. */
+static void test_watchdog_and_start_stop(void)
+{
+    sl_ring *ring = NULL;
+    feeder f;
+    sl__sink_stats a, b;
+    char why[160];
+    int reports = 0;
+    double stop_ms = 0.0;
+
+    CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, RING_FRAMES), SL_OK);
+    CU_ASSERT_EQUAL_FATAL(feeder_start(&f, ring, UINT64_MAX / 4), 0);
+    sl__sink *s = open_pa(ring, feeder_wake, &f, WATERMARK);
+    CU_ASSERT_FATAL(s != NULL);
+    for (int round = 0; round < 3; round++) {
+        CU_ASSERT_EQUAL(sl__sink_start(s), SL_OK);
+        CU_ASSERT_EQUAL(sl__sink_start(s), SL_ESTATE);
+        for (int i = 0; i < 5; i++) {
+            sleep_ms(100);
+            if (sl__sink_check(s, sl__now_ns(), why, sizeof why) != SL_OK &&
+                reports++ == 0)
+                printf("\n    unexpected: %s ", why);
+        }
+        uint64_t t0 = sl__now_ns();
+        CU_ASSERT_EQUAL(sl__sink_stop(s), SL_OK);
+        double took = (double)(sl__now_ns() - t0) / 1e6;
+        stop_ms = took > stop_ms ? took : stop_ms;
+        sl__sink_stats_get(s, &a);
+        sleep_ms(100); /* the stream runs on, silent */
+        sl__sink_stats_get(s, &b);
+        CU_ASSERT_EQUAL(a.frames_played, b.frames_played);
+        CU_ASSERT_EQUAL(sl__sink_check(s, sl__now_ns(), NULL, 0), SL_OK);
+    }
+    CU_ASSERT_EQUAL(sl__sink_stop(s), SL_OK); /* stopped: a no-op */
+    CU_ASSERT(b.frames_played >= 3 * RATE / 4); /* 3 rounds of 0.5 s */
+    printf("\n    1.5 s on JACK: %d watchdog reports, longest stop %.2f ms, "
+           "stall limit %.0f ms, device latency %.2f ms, output latency "
+           "%.2f ms (ring %zu frames) ",
+           reports, stop_ms, sl__sink_stall_limit_ns(s) / 1e6,
+           sl__sink_device_latency(s) * 1e3,
+           sl__sink_output_latency(s) * 1e3, sl_ring_readable(ring));
+    CU_ASSERT_EQUAL(reports, 0);
+    CU_ASSERT(sl__sink_device_latency(s) >= 0.0);
+    CU_ASSERT(sl__sink_output_latency(s) >=
+              (double)sl_ring_readable(ring) / RATE);
+    sl__sink_close(s);
+    feeder_stop(&f);
+    sl_ring_destroy(ring);
+}
+
+/* Open and close at once, and open, start, stop, close: every teardown is
+ * clean (no copy of PortAudio given up) and quick. */
+static void test_open_close_clean(void)
+{
+    sl_ring *ring = NULL;
+    unsigned poisoned = sl__pa_poisoned();
+    double longest = 0.0;
+
+    CU_ASSERT_EQUAL_FATAL(sl_ring_create(&ring, CHANNELS, RING_FRAMES), SL_OK);
+    for (int i = 0; i < 6; i++) {
+        sl__sink *s = open_pa(ring, NULL, NULL, 0);
+        CU_ASSERT_FATAL(s != NULL);
+        if (i % 2 == 1) {
+            CU_ASSERT_EQUAL(sl__sink_start(s), SL_OK);
+            sleep_ms(20);
+            CU_ASSERT_EQUAL(sl__sink_stop(s), SL_OK);
+        }
+        uint64_t t0 = sl__now_ns();
+        sl__sink_close(s);
+        double took = (double)(sl__now_ns() - t0) / 1e6;
+        longest = took > longest ? took : longest;
+        sl_ring_reset(ring);
+    }
+    printf("\n    6 closes, the longest %.1f ms ", longest);
+    CU_ASSERT_EQUAL(sl__pa_poisoned(), poisoned);
+    CU_ASSERT(longest < SL__SINK_TEARDOWN_MS);
+    sl_ring_destroy(ring);
+}
+
 static void test_pa_open_rejects(void)
 {
     sl_ring *ring = NULL;
@@ -622,6 +693,10 @@ static CU_TestInfo tests[] = {
     {"null sink periods make no forbidden call", test_rt_null_sink},
     {"PortAudio sink refuses bad devices and channel counts",
      test_pa_open_rejects},
+    {"watchdog quiet while playing; start/stop at once; latencies",
+     test_watchdog_and_start_stop},
+    {"open/close at once and after playing: clean teardowns",
+     test_open_close_clean},
     CU_TEST_INFO_NULL,
 };
 

@@ -13,6 +13,12 @@
  * the host APIs anew, which takes tens of milliseconds and may make ALSA
  * print to stderr.
  *
+ * After a device died under PortAudio (a JACK server that went away),
+ * sluice stops using that copy of PortAudio, which can no longer be
+ * shut down safely, and loads a fresh copy of the library for the sinks
+ * and these calls (see docs/ARCHITECTURE.md, "Device loss"). From then on
+ * the application's own Pa_Initialize no longer affects these lists.
+ *
  * Thread: control threads; none of this is RT-safe.
  */
 #ifndef SLUICE_DEVICE_H
