@@ -26,6 +26,7 @@
 #include <sluice/error.h>
 #include "clock.h"
 #include "engine_priv.h"
+#include "pa_lib.h"
 #include "why.h"
 
 void sl_engine_config_default(sl_engine_config *cfg)
@@ -41,6 +42,7 @@ void sl_engine_config_default(sl_engine_config *cfg)
         .quality = SL_RESAMPLE_MEDIUM,
         .workers = -1,
         .latency_ms = 50.0,
+        .adaptive_latency = 1,
         .readahead_ms = 500.0,
         .max_tracks = 64,
         .position_interval_ms = 250.0,
@@ -86,35 +88,38 @@ static int check_config(const sl_engine_config *c, char *why, size_t len)
 }
 
 /* Picks the device and, when the config leaves it to the device, the
- * rate. Holds PortAudio initialized on success. */
+ * rate, through the copy of PortAudio the sinks use (pa_lib.h). */
 static int resolve_device(sl_engine *e, int *index, char *why, size_t len)
 {
     const PaDeviceInfo *d;
+    sl__pa *pa;
+    int err = SL_OK;
 
-    if (Pa_Initialize() != paNoError) {
-        sl__say(why, len, "the audio system could not be initialized");
+    if (sl__pa_acquire(&pa, why, len) != SL_OK)
         return SL_EDEVICE;
-    }
-    e->pa_held = true;
-    *index = e->cfg.device >= 0 ? e->cfg.device : Pa_GetDefaultOutputDevice();
+    *index = e->cfg.device >= 0 ? e->cfg.device : pa->default_output();
+    d = *index >= 0 && *index < pa->device_count() ? pa->device_info(*index)
+                                                   : NULL;
     if (*index == paNoDevice) {
         sl__say(why, len, "no audio output device");
-        return SL_ENOTFOUND;
-    }
-    d = Pa_GetDeviceInfo(*index);
-    if (d == NULL || d->maxOutputChannels < 1) {
+        err = SL_ENOTFOUND;
+    } else if (d == NULL || d->maxOutputChannels < 1) {
         sl__say(why, len, "device %d is not an output device", *index);
-        return SL_EDEVICE;
+        err = SL_EDEVICE;
+    } else {
+        if (e->cfg.rate == 0)
+            e->cfg.rate = (unsigned)lrint(d->defaultSampleRate);
+        if (e->cfg.rate < SL_MIN_RATE || e->cfg.rate > SL_MAX_RATE) {
+            sl__say(why, len, "device %d runs at %u Hz, outside what sluice "
+                              "plays", *index, e->cfg.rate);
+            err = SL_EDEVICE;
+        }
     }
-    if (e->cfg.rate == 0)
-        e->cfg.rate = (unsigned)lrint(d->defaultSampleRate);
-    if (e->cfg.rate < SL_MIN_RATE || e->cfg.rate > SL_MAX_RATE) {
-        sl__say(why, len, "device %d runs at %u Hz, outside what sluice plays",
-            *index, e->cfg.rate);
-        return SL_EDEVICE;
-    }
-    return SL_OK;
+    sl__pa_release(pa);
+    return err;
 }
+
+static void *watchdog(void *arg);
 
 static void wake_scheduler(void *arg)
 {
@@ -158,13 +163,28 @@ static int open_output(sl_engine *e, int device, char *why, size_t len)
     size_t block = e->cfg.block_frames;
     int err;
 
-    e->target_frames = (size_t)ceil(e->cfg.latency_ms * e->cfg.rate / 1000.0);
-    if (e->target_frames < 2 * block)
-        e->target_frames = 2 * block;
+    sl__latency_config lc;
+    size_t floor_frames =
+        (size_t)ceil(e->cfg.latency_ms * e->cfg.rate / 1000.0);
+
+    /* The controller counts in blocks, the unit the master fills in; the
+     * ring holds the adaptive ceiling (8 times the target) and a block. */
+    sl__latency_config_default(&lc);
+    lc.rate = e->cfg.rate;
+    lc.period = (unsigned)block;
+    lc.target_ms = floor_frames < 2 * block
+                       ? 2000.0 * (double)block / e->cfg.rate
+                       : e->cfg.latency_ms;
+    lc.adaptive = e->cfg.adaptive_latency != 0;
+    if ((err = sl__latency_init(&e->latency, &lc, sl__now_ns())) != SL_OK) {
+        sl__say(why, len, "latency_ms %.1f cannot be kept", e->cfg.latency_ms);
+        return err;
+    }
+    atomic_store(&e->target_frames, sl__latency_target(&e->latency));
     e->out_block = calloc(block * e->cfg.channels, sizeof *e->out_block);
     if (e->out_block == NULL ||
         sl_ring_create(&e->pcm, e->cfg.channels,
-                       e->target_frames + block) != SL_OK)
+                       sl__latency_ceiling(&e->latency) + block) != SL_OK)
         goto nomem;
     sl_scheduler_config_default(&sc);
     sc.observer = observe;
@@ -178,7 +198,7 @@ static int open_output(sl_engine *e, int device, char *why, size_t len)
     kc.rate = e->cfg.rate;
     kc.device = device;
     kc.paced = e->cfg.output != SL_OUTPUT_NULL_UNPACED;
-    kc.low_watermark = e->target_frames - block;
+    kc.low_watermark = sl__latency_target(&e->latency) - block;
     kc.wake = wake_scheduler;
     kc.wake_arg = e->sched;
     err = e->cfg.output == SL_OUTPUT_DEVICE ? sl__sink_pa_open(&e->sink, &kc)
@@ -193,6 +213,13 @@ static int open_output(sl_engine *e, int device, char *why, size_t len)
         sl__say(why, len, "the master node could not be registered");
         return err;
     }
+    e->device_latency_s = sl__sink_device_latency(e->sink);
+    sl__wake_init(&e->watchdog_wake);
+    if (pthread_create(&e->watchdog, NULL, watchdog, e) != 0) {
+        sl__say(why, len, "the output watchdog could not start");
+        return SL_ETHREAD;
+    }
+    e->watchdog_running = true;
     return SL_OK;
 nomem:
     sl__say(why, len, "out of memory");
@@ -280,6 +307,73 @@ int sl_engine_create(sl_engine **out, const sl_engine_config *cfg, char *why,
     return SL_OK;
 }
 
+/* One look at the output (under the lock): a lost device becomes one
+ * DEVICE_LOST event; with adaptive latency, new underruns grow the target
+ * fill and quiet stretches shrink it, each change a LATENCY_CHANGED
+ * event. */
+static void watch_once(sl_engine *e)
+{
+    char why[SL_EVENT_REASON_MAX] = "";
+    uint64_t now = sl__now_ns();
+    sl__latency_change chg;
+    sl__sink_stats st;
+
+    if (atomic_load(&e->device_lost))
+        return;
+    if (sl__sink_check(e->sink, now, why, sizeof why) != SL_OK) {
+        atomic_store(&e->device_lost, true);
+        sl__engine_event(e, SL_EVENT_DEVICE_LOST, 0, SL_EDEVICE, 0, 0, why);
+        sl__log(e->log, SL_LOG_ERROR, "output lost: %s", why);
+        return;
+    }
+    if (!e->started)
+        return;
+    sl__sink_stats_get(e->sink, &st);
+    if (sl__latency_update(&e->latency, now, st.underrun_events, &chg)) {
+        atomic_store(&e->target_frames, chg.to_frames);
+        sl__sink_set_low_watermark(e->sink,
+                                   chg.to_frames - e->cfg.block_frames);
+        sl__engine_event(e, SL_EVENT_LATENCY_CHANGED, 0, 0, 0,
+                         (int64_t)chg.to_frames,
+                         chg.reason == SL__LATENCY_GROW ? "underrun"
+                                                        : "quiet");
+        sl__log(e->log, SL_LOG_INFO, "output latency target %.1f ms (%s)",
+                sl__latency_ms(&e->latency, chg.to_frames),
+                chg.reason == SL__LATENCY_GROW ? "after an underrun"
+                                               : "after a quiet stretch");
+    }
+}
+
+/* The control side's watchdog thread: every 100 ms, watch_once(). A
+ * loss is reported within the sink's stall limit plus 100 ms. */
+static void *watchdog(void *arg)
+{
+    sl_engine *e = arg;
+
+    while (!atomic_load(&e->watchdog_quit)) {
+        uint32_t seen = sl__wake_seen(&e->watchdog_wake);
+        pthread_mutex_lock(&e->lock);
+        watch_once(e);
+        pthread_mutex_unlock(&e->lock);
+        if (atomic_load(&e->watchdog_quit))
+            break;
+        if (sl__wake_prepare(&e->watchdog_wake, seen))
+            sl__wake_wait(&e->watchdog_wake, seen,
+                          sl__now_ns() + 100000000u);
+    }
+    return NULL;
+}
+
+static void stop_watchdog(sl_engine *e)
+{
+    if (!e->watchdog_running)
+        return;
+    atomic_store(&e->watchdog_quit, true);
+    sl__wake_signal(&e->watchdog_wake);
+    pthread_join(e->watchdog, NULL);
+    e->watchdog_running = false;
+}
+
 int sl_engine_start(sl_engine *e)
 {
     int err;
@@ -289,6 +383,8 @@ int sl_engine_start(sl_engine *e)
     pthread_mutex_lock(&e->lock);
     if (e->sink == NULL || e->started) {
         err = SL_ESTATE;
+    } else if (atomic_load(&e->device_lost)) {
+        err = SL_EDEVICE;
     } else if ((err = sl__sink_start(e->sink)) == SL_OK) {
         e->started = true;
         atomic_store_explicit(&e->pause_req, e->user_paused,
@@ -327,6 +423,7 @@ void sl_engine_destroy(sl_engine *e)
     if (e == NULL)
         return;
     atomic_store(&e->stopping, true);
+    stop_watchdog(e); /* it checks the sink */
     /* The sink first: its thread wakes the scheduler. */
     if (e->sink != NULL)
         sl__sink_close(e->sink);
@@ -344,8 +441,6 @@ void sl_engine_destroy(sl_engine *e)
     sl_ring_destroy(e->pcm);
     sl__log_destroy(e->log);
     sl__evq_destroy(e->events);
-    if (e->pa_held)
-        Pa_Terminate();
     free(e->ctl_tracks);
     free((void *)e->slots);
     free((void *)e->slot_gen);
@@ -475,5 +570,7 @@ int sl_engine_get_stats(sl_engine *e, sl_engine_stats *st)
     };
     st->latency_frames = st->buffered_frames +
                          (uint64_t)(e->device_latency_s * e->cfg.rate);
+    st->target_frames = atomic_load(&e->target_frames);
+    st->device_lost = atomic_load(&e->device_lost);
     return SL_OK;
 }

@@ -44,6 +44,7 @@
 
 #include "effect_priv.h"
 #include "evq.h"
+#include "latency.h"
 #include "log.h"
 #include "reader.h"
 #include "sink.h"
@@ -186,12 +187,17 @@ struct sl_engine {
     sl_chain *master_chain;
     sl_ring *pcm;                 /* NULL without an output */
     sl__sink *sink;
-    bool pa_held;                 /* Pa_Initialize() held by the engine */
     bool started;
     bool rendering;               /* sl_engine_render() runs */
     bool user_paused;             /* sl_engine_pause() */
     double device_latency_s;
-    size_t target_frames;         /* PCM ring fill the master keeps */
+    atomic_size_t target_frames;  /* PCM ring fill the master keeps */
+    sl__latency latency;          /* watchdog, under the lock */
+    pthread_t watchdog;
+    bool watchdog_running;
+    atomic_bool watchdog_quit;
+    sl__wake watchdog_wake;
+    atomic_bool device_lost;
     float *out_block;             /* the master tick's output block */
 
     /* track slots: control installs, the master adopts */

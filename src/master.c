@@ -891,9 +891,9 @@ size_t sl__master_mix(sl_engine *e, float *out)
 /* ------------------------------------------------------------ the node */
 
 /* The frames the PCM ring should hold. */
-static size_t target_fill(const sl_engine *e)
+static size_t target_fill(sl_engine *e)
 {
-    return e->target_frames;
+    return atomic_load_explicit(&e->target_frames, memory_order_relaxed);
 }
 
 static int master_tick(sl_node *node)

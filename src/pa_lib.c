@@ -31,6 +31,7 @@ static void bind_linked(sl__pa *pa)
     pa->initialize = Pa_Initialize;
     pa->terminate = Pa_Terminate;
     pa->device_count = Pa_GetDeviceCount;
+    pa->default_output = Pa_GetDefaultOutputDevice;
     pa->device_info = Pa_GetDeviceInfo;
     pa->host_api_info = Pa_GetHostApiInfo;
     pa->open_stream = Pa_OpenStream;
@@ -59,6 +60,7 @@ static bool bind_loaded(sl__pa *pa, void *h)
     BIND(initialize, "Pa_Initialize");
     BIND(terminate, "Pa_Terminate");
     BIND(device_count, "Pa_GetDeviceCount");
+    BIND(default_output, "Pa_GetDefaultOutputDevice");
     BIND(device_info, "Pa_GetDeviceInfo");
     BIND(host_api_info, "Pa_GetHostApiInfo");
     BIND(open_stream, "Pa_OpenStream");

@@ -46,6 +46,7 @@ typedef struct sl__pa {
     PaError (*initialize)(void);
     PaError (*terminate)(void);
     PaDeviceIndex (*device_count)(void);
+    PaDeviceIndex (*default_output)(void);
     const PaDeviceInfo *(*device_info)(PaDeviceIndex device);
     const PaHostApiInfo *(*host_api_info)(PaHostApiIndex api);
     PaError (*open_stream)(PaStream **stream, const PaStreamParameters *in,

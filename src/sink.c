@@ -34,7 +34,7 @@ void sl__sink_init(sl__sink *s, const sl__sink_vtable *vt,
     s->vt = vt;
     s->ring = cfg->ring;
     s->channels = sl_ring_channels(cfg->ring);
-    s->low_watermark = cfg->low_watermark;
+    atomic_init(&s->low_watermark, cfg->low_watermark);
     s->wake = cfg->wake;
     s->wake_arg = cfg->wake_arg;
     s->rate = cfg->rate;
@@ -112,7 +112,9 @@ void sl__sink_render(sl__sink *s, float *out, size_t frames) SL__NONBLOCKING
      * render it stamps. */
     atomic_store_explicit(&s->heartbeat_ns, sl__now_ns(),
                           memory_order_release);
-    if (s->wake != NULL && sl_ring_readable(s->ring) < s->low_watermark) {
+    if (s->wake != NULL &&
+        sl_ring_readable(s->ring) <
+            atomic_load_explicit(&s->low_watermark, memory_order_relaxed)) {
         bump(&s->wakes, 1);
         s->wake(s->wake_arg);
     }
@@ -195,4 +197,9 @@ double sl__sink_device_latency(const sl__sink *s)
 double sl__sink_output_latency(const sl__sink *s)
 {
     return (double)sl_ring_readable(s->ring) / s->rate + s->device_latency;
+}
+
+void sl__sink_set_low_watermark(sl__sink *s, size_t frames)
+{
+    atomic_store_explicit(&s->low_watermark, frames, memory_order_relaxed);
 }

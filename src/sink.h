@@ -77,7 +77,7 @@ struct sl__sink {
     const sl__sink_vtable *vt;
     sl_ring *ring;
     unsigned channels;
-    size_t low_watermark;
+    atomic_size_t low_watermark; /* the control side may move it */
     void (*wake)(void *arg);
     void *wake_arg;
     unsigned rate;
@@ -177,6 +177,10 @@ double sl__sink_device_latency(const sl__sink *s);
  * device's latency, that is how long a frame written into the ring now
  * takes to be heard. Any thread; RT-safe. */
 double sl__sink_output_latency(const sl__sink *s);
+
+/* Moves the low watermark (the engine's adaptive latency does, as its
+ * target fill changes). Any thread; RT-safe. */
+void sl__sink_set_low_watermark(sl__sink *s, size_t frames);
 
 /* Reads the counters. Any thread; RT-safe. */
 void sl__sink_stats_get(const sl__sink *s, sl__sink_stats *st);

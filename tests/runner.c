@@ -39,6 +39,7 @@ static const sl_test_suite *const all_suites[] = {
     &sl_suite_engine,
     &sl_suite_latency,
     &sl_suite_rtsan,
+    &sl_suite_engine_jack,
     /* Last: it poisons copies of PortAudio on purpose (src/pa_lib.h). */
     &sl_suite_sink_loss,
 };

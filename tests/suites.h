@@ -32,6 +32,7 @@ extern const sl_test_suite sl_suite_sink;
 extern const sl_test_suite sl_suite_engine;
 extern const sl_test_suite sl_suite_latency;
 extern const sl_test_suite sl_suite_rtsan;
+extern const sl_test_suite sl_suite_engine_jack;
 /* Loses JACK servers on purpose: registered last. */
 extern const sl_test_suite sl_suite_sink_loss;
 

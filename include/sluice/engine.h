@@ -70,6 +70,12 @@ typedef struct sl_engine_config {
                                 the render caller do all the work) */
     double latency_ms;       /* target fill of the PCM ring, in ms;
                                 default 50 */
+    int adaptive_latency;    /* nonzero (default): after an underrun the
+                                target fill grows (x1.5, up to 8 times
+                                latency_ms); after 10 s without one it
+                                shrinks a block at a time back to
+                                latency_ms; each change is a
+                                LATENCY_CHANGED event */
     double readahead_ms;     /* each track's decoded read-ahead, in ms,
                                 at least 4 blocks; default 500 */
     unsigned max_tracks;     /* tracks open at once, 1..SL_ENGINE_MAX_TRACKS;
@@ -100,6 +106,9 @@ typedef struct sl_engine_stats {
     uint64_t buffered_frames;   /* mixed but not yet played */
     uint64_t latency_frames;    /* output latency: buffered frames plus
                                    the device's own latency */
+    uint64_t target_frames;     /* the fill the engine keeps the PCM ring
+                                   at now (adaptive latency moves it) */
+    int device_lost;            /* 1 once DEVICE_LOST was sent */
     uint64_t events_dropped;    /* events lost to a full queue */
     unsigned tracks_open;
     unsigned tracks_playing;
